@@ -1,0 +1,142 @@
+/* ds2.h — the public API of deepseek2-wasm: a DeepSeek-V2 (llama.cpp arch "deepseek2") inference engine.
+ *
+ * Data path: bytes → ds2_loader_feed (GGUF, incremental) → ds2_model (immutable weights) →
+ *            ds2_session (MLA latent KV cache, position, scratch) → logits.
+ *
+ * Contracts:
+ * - Every fallible call returns a ds2_status and, when `err` is non-NULL, fills err->message with text a user
+ *   can act on (it names the tensor, key or byte offset involved). Nothing here aborts on bad input.
+ * - A ds2_model is read-only after loading: any number of sessions and threads may share it.
+ * - A ds2_session is single-threaded from the caller's point of view (it runs its own worker threads inside);
+ *   it allocates everything at creation, nothing while decoding.
+ */
+#ifndef DS2_H
+#define DS2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ds2_error {
+    ds2_status code;
+    char message[256];
+} ds2_error;
+
+const char *ds2_status_name(ds2_status s);    /* "DS2_E_TRUNCATED" */
+const char *ds2_status_message(ds2_status s); /* default text for the code */
+
+typedef struct ds2_loader ds2_loader;
+typedef struct ds2_model ds2_model;
+typedef struct ds2_session ds2_session;
+
+/* ---- loading ---------------------------------------------------------------------------------------- */
+
+typedef struct ds2_loader_params {
+    /* Total size of the file in bytes if known (Content-Length, File.size, stat), else 0. With it, a tensor
+     * whose data lies beyond the end is reported as soon as the directory is read, before any data arrives. */
+    uint64_t total_bytes;
+    /* Accept a file without tensors (a vocabulary-only GGUF): the model can tokenize but not evaluate. */
+    int32_t allow_vocab_only;
+} ds2_loader_params;
+
+ds2_loader_params ds2_loader_default_params(void);
+
+ds2_status ds2_loader_create(const ds2_loader_params *params, ds2_loader **out, ds2_error *err);
+/* Feed the next `n` bytes of the file (any chunking, including 1 byte at a time). */
+ds2_status ds2_loader_feed(ds2_loader *loader, const void *data, size_t n, ds2_error *err);
+/* Bytes the complete file is expected to have; 0 until the tensor directory has been read. */
+uint64_t ds2_loader_bytes_expected(const ds2_loader *loader);
+uint64_t ds2_loader_bytes_fed(const ds2_loader *loader);
+/* After the last byte: validates hyper-parameters and binds tensors. On success the weights move into the
+ * model and the loader may be freed. */
+ds2_status ds2_loader_finish(ds2_loader *loader, ds2_model **out, ds2_error *err);
+void ds2_loader_free(ds2_loader *loader);
+
+/* Convenience for native hosts: streams a file from disk through a loader. */
+ds2_status ds2_model_load_file(const char *path, const ds2_loader_params *params, ds2_model **out,
+                               ds2_error *err);
+void ds2_model_free(ds2_model *model);
+
+/* ---- model information ----------------------------------------------------------------------------- */
+
+typedef struct ds2_model_info {
+    int32_t has_weights; /* 0 for a vocabulary-only file */
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head;
+    int32_t n_layer_dense;                    /* leading dense layers */
+    int32_t q_lora_rank;                      /* 0 = plain attn_q (V2-Lite) */
+    int32_t kv_lora_rank, qk_nope, qk_rope, v_head;
+    int32_t n_ff, n_ff_exp, n_expert, n_expert_used, n_expert_shared;
+    int32_t n_group, n_group_used;
+    int32_t gating;                           /* 1 softmax, 2 sigmoid */
+    int32_t weights_norm;                     /* renormalise top-k weights */
+    int32_t has_exp_probs_b;                  /* selection bias (noaux_tc) present */
+    int32_t split_kv_b;                       /* 1: attn_k_b/attn_v_b (MLA-era GGUF), 0: legacy attn_kv_b */
+    float weights_scale, rms_eps, rope_theta;
+    int32_t rope_yarn;                        /* 1 if YaRN scaling is on */
+    float rope_factor, yarn_log_mul;          /* yarn_log_mul = mscale_all_dim */
+    int32_t rope_orig_ctx;
+    float kq_scale;                           /* softmax scale actually used (with YaRN m²) */
+    uint64_t n_params;                        /* elements in all tensors */
+    uint64_t weight_bytes;                    /* bytes of the weights arena */
+    uint64_t kv_bytes_per_token_f16;          /* MLA latent cache: L·(dc+dr)·2 */
+    uint64_t mha_kv_bytes_per_token_f16;      /* what decompressed K+V would need: L·H·(dq+dv)·2 */
+    int32_t bos_id, eos_id;                   /* -1 if absent */
+} ds2_model_info;
+
+ds2_status ds2_model_get_info(const ds2_model *model, ds2_model_info *out);
+/* Number of tensors, and per tensor its name, GGUF dtype name, ne[4] and byte size (for `ds2 info`). */
+int32_t ds2_model_n_tensors(const ds2_model *model);
+ds2_status ds2_model_tensor_info(const ds2_model *model, int32_t i, const char **name, const char **dtype,
+                                 int64_t ne[4], uint64_t *nbytes);
+/* Metadata value as text (strings verbatim, numbers printed, arrays summarised); NULL if absent. */
+const char *ds2_model_meta_str(const ds2_model *model, const char *key, char *buf, size_t buf_len);
+
+/* ---- sessions -------------------------------------------------------------------------------------- */
+
+typedef enum ds2_kv_type { DS2_KV_F32 = 0, DS2_KV_F16 = 1 } ds2_kv_type;
+
+typedef enum ds2_attn_mode {
+    DS2_ATTN_AUTO = 0,     /* absorbed for decode, naive (decompressed) for long prefill batches */
+    DS2_ATTN_ABSORBED = 1, /* always W_UK folded into q and W_UV after attention over latents */
+    DS2_ATTN_NAIVE = 2     /* always decompress K/V from the latents (reference; used by tests) */
+} ds2_attn_mode;
+
+typedef struct ds2_session_params {
+    int32_t n_ctx;     /* cache capacity in tokens (0 = min(model's training context, 4096)) */
+    int32_t n_batch;   /* max tokens per forward pass; longer prompts are split (0 = 512) */
+    int32_t n_threads; /* worker threads including the caller (0 = 1) */
+    ds2_kv_type kv_type;
+    ds2_attn_mode attn_mode;
+} ds2_session_params;
+
+ds2_session_params ds2_session_default_params(void);
+
+ds2_status ds2_session_create(const ds2_model *model, const ds2_session_params *params, ds2_session **out,
+                              ds2_error *err);
+void ds2_session_free(ds2_session *session);
+
+typedef enum ds2_logits_mode {
+    DS2_LOGITS_NONE = 0, /* only fill the cache (prompt prefix) */
+    DS2_LOGITS_LAST = 1, /* logits of the last token: n_vocab floats */
+    DS2_LOGITS_ALL = 2   /* logits of every token: n × n_vocab floats */
+} ds2_logits_mode;
+
+/* Runs `n` tokens at positions n_past .. n_past+n-1 and appends them to the cache. Prompts run batched
+ * (n_batch tokens through each layer together). `logits` must hold what `mode` asks for. */
+ds2_status ds2_session_eval(ds2_session *session, const int32_t *tokens, int32_t n, ds2_logits_mode mode,
+                            float *logits, ds2_error *err);
+int32_t ds2_session_n_past(const ds2_session *session);
+int32_t ds2_session_n_ctx(const ds2_session *session);
+/* Forgets cached tokens from position n on (n ≤ n_past), e.g. to reuse a common prompt prefix. */
+ds2_status ds2_session_truncate(ds2_session *session, int32_t n, ds2_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,75 @@
+/* kernels.h — the math-only ABI: per-dtype row kernels behind one traits table, matrix products, and the
+ * small vector ops of a transformer. Nothing here knows about DeepSeek; nothing outside src/kernels/ knows
+ * about SIMD (style guide P6/P7).
+ *
+ * Numerics follow llama.cpp's CPU backend where the tests compare against it: a weight row of type T is
+ * multiplied with an activation row first rounded to T's partner type (vec_dot_type): F32→F32, F16→F16,
+ * BF16→BF16, Q4_0/Q8_0→Q8_0 (reference §4 "vec_dot pairing"). The scalar reference kernels (ref.c,
+ * quant_ref.c) are always compiled and are the oracle for faster variants.
+ */
+#ifndef DS2_KERNELS_H
+#define DS2_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../dtype.h"
+#include "../threadpool.h"
+
+typedef struct ds2_type_traits {
+    int32_t vec_dot_type; /* activation type a row of this type is dotted with */
+    /* y[0..n) = dequantized x; n is a multiple of the block size */
+    void (*to_float)(const void *x, float *y, int64_t n);
+    /* quantize/round n floats into this type's blocks (set for types used as activations: F32, F16, BF16, Q8_0) */
+    void (*from_float)(const float *x, void *y, int64_t n);
+    /* *s = dot(w[0..n), a[0..n)) with w of this type and a of vec_dot_type */
+    void (*vec_dot)(int64_t n, float *s, const void *w, const void *a);
+} ds2_type_traits;
+
+/* NULL if this build has no kernels for `type` (the binder reports DS2_E_UNSUPPORTED_DTYPE). */
+const ds2_type_traits *ds2_type_traits_get(int32_t type);
+
+/* ---- matrix products ----------------------------------------------------------------------------------
+ * W: `rows` rows of `cols` elements of type wtype, row r at (char *)W + r·ds2_row_bytes(wtype, cols).
+ * x: n_tok rows of cols floats (row stride cols). y: n_tok rows of `rows` floats (row stride ldy ≥ rows).
+ * y[t·ldy + r] = Σ_i W[r][i] · x[t][i], with x rounded to the partner type first. */
+
+/* Bytes of scratch needed to hold n_tok activation rows of `cols` elements in wtype's partner type. */
+size_t ds2_matmul_qbuf_bytes(int32_t wtype, int64_t cols, int64_t n_tok);
+/* Round/quantize x into qx (partner type of wtype); qx rows have stride ds2_row_bytes(partner, cols). */
+void ds2_quantize_act(int32_t wtype, const float *x, int64_t cols, int64_t n_tok, void *qx);
+/* y from pre-quantized activations (lets gate/up projections share one quantization). Work is split over
+ * the pool by rows of W. */
+void ds2_matmul_q(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx,
+                  int64_t cols, int64_t rows, int64_t n_tok);
+/* Convenience: quantize x into qbuf (ds2_matmul_qbuf_bytes bytes) then ds2_matmul_q. */
+void ds2_matmul(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const float *x,
+                int64_t cols, int64_t rows, int64_t n_tok, void *qbuf);
+/* The same product for one thread's share of rows [r0, r1) (for callers that already run inside the pool). */
+void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx, int64_t cols,
+                       int64_t r0, int64_t r1, int64_t n_tok);
+
+/* Dequantize row r of W (cols elements) into y. */
+void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y);
+
+/* ---- vector ops (f32) --------------------------------------------------------------------------------- */
+/* y = w ⊙ x / sqrt(mean(x²) + eps)   (x, y may alias) */
+void ds2_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
+/* in place: x = exp(x - max) / Σ exp(x - max) */
+void ds2_softmax(float *x, int64_t n);
+/* out[i] = silu(g[i]) · u[i],  silu(z) = z / (1 + e^-z)   (out may alias g or u) */
+void ds2_swiglu(float *out, const float *g, const float *u, int64_t n);
+float ds2_dot_f32(int64_t n, const float *a, const float *b);
+float ds2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b); /* a: IEEE half */
+void ds2_axpy_f32(int64_t n, float alpha, const float *x, float *y);   /* y += alpha·x */
+void ds2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
+void ds2_f32_to_f16_row(const float *x, uint16_t *y, int64_t n);
+void ds2_f16_to_f32_row(const uint16_t *x, float *y, int64_t n);
+
+/* ---- scalar conversions ------------------------------------------------------------------------------- */
+float ds2_f16_to_f32(uint16_t h);
+uint16_t ds2_f32_to_f16(float f);   /* round to nearest even, as the F16C instruction */
+float ds2_bf16_to_f32(uint16_t h);
+uint16_t ds2_f32_to_bf16(float f);  /* round to nearest even; NaN stays NaN */
+
+#endif

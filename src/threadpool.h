@@ -1,0 +1,25 @@
+/* threadpool.h — a persistent pool of worker threads (pthreads; no OpenMP).
+ *
+ * Owns: n-1 threads parked between jobs; ds2_pool_run() hands every thread the same function with its index
+ * and returns when all have finished. The calling thread is worker 0, so a 1-thread pool has no threads.
+ * Built without threads (DS2_THREADS=0, e.g. the single-thread wasm build) it runs fn(ctx, 0, 1) inline.
+ */
+#ifndef DS2_THREADPOOL_H
+#define DS2_THREADPOOL_H
+
+#include <stdint.h>
+
+#include "ds2.h"
+
+typedef struct ds2_pool ds2_pool;
+typedef void (*ds2_pool_fn)(void *ctx, int32_t ith, int32_t nth);
+
+ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err);
+void ds2_pool_run(ds2_pool *pool, ds2_pool_fn fn, void *ctx);
+int32_t ds2_pool_n_threads(const ds2_pool *pool);
+void ds2_pool_free(ds2_pool *pool);
+
+/* The half-open share [*r0, *r1) of n items for worker ith of nth (contiguous, sizes differ by ≤ 1). */
+void ds2_pool_split(int64_t n, int32_t ith, int32_t nth, int64_t *r0, int64_t *r1);
+
+#endif
