@@ -93,6 +93,17 @@ const llama = await getLlama({
     },
 });
 
+// Which ggml CPU backend variant the dynamic loader picked (libggml-cpu-<variant>.so).
+function loadedCpuBackend() {
+    try {
+        const maps = fs.readFileSync("/proc/self/maps", "utf8");
+        const m = /\/(libggml-cpu[^/\s]*\.(?:so|dylib|dll))\s*$/m.exec(maps);
+        return m ? m[1] : null;
+    } catch {
+        return null;
+    }
+}
+
 let model, context;
 try {
     model = await llama.loadModel({
@@ -102,12 +113,6 @@ try {
         checkTensors: true,
         ignoreMemorySafetyChecks: true,
     });
-
-    const nVocabTokens = model.tokens ? undefined : undefined; // (tokenizer size checked below via map size)
-    void nVocabTokens;
-    for (const t of tokens) {
-        if (t < 0) usage(`token id ${t} out of range`);
-    }
 
     const n = tokens.length;
     // KV cells: at least n; llama.cpp pads n_ctx internally. Batch = whole sequence (one ubatch).
@@ -119,7 +124,7 @@ try {
         flashAttention: false,
         experimentalKvCacheKeyType: "F32",
         experimentalKvCacheValueType: "F32",
-        threads: args.threads > 0 ? args.threads : undefined,
+        threads: args.threads > 0 ? args.threads : Math.max(1, llama.cpuMathCores),
         ignoreMemorySafetyChecks: true,
     });
     const seq = context.getSequence();
@@ -154,7 +159,8 @@ try {
 
     fs.writeFileSync(args.out, Buffer.from(out.buffer, out.byteOffset, out.byteLength));
     const secs = (performance.now() - t0) / 1000;
-    const threads = context.currentThreads ?? args.threads;
+    const threads = context.currentThreads;
+    cpuBackend ??= loadedCpuBackend();
     let summary = `llama_logprobs: positions=${n} vocab=${nVocab} time=${secs.toFixed(2)}s ` +
         `backend=${cpuBackend ?? "unknown"} threads=${threads} out=${args.out}`;
     if (nZero || nDenormal) summary += ` WARNING: ${nZero} zero (-inf) and ${nDenormal} denormal probabilities`;
