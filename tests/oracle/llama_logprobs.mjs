@@ -89,7 +89,10 @@ const llama = await getLlama({
         const m = /loaded CPU backend from (.*)/.exec(message);
         if (m) cpuBackend = path.basename(m[1].trim());
         logLines.push(`[${level}] ${message}`);
-        if (args.verbose) process.stderr.write(`[${level}] ${message}\n`);
+        // llama.cpp errors (e.g. "missing tensor ...") always go to stderr, as they arrive
+        if (args.verbose || level === LlamaLogLevel.error || level === LlamaLogLevel.fatal) {
+            process.stderr.write(`[${level}] ${message.endsWith("\n") ? message : message + "\n"}`);
+        }
     },
 });
 
@@ -166,8 +169,11 @@ try {
     if (nZero || nDenormal) summary += ` WARNING: ${nZero} zero (-inf) and ${nDenormal} denormal probabilities`;
     process.stderr.write(summary + "\n");
 } catch (err) {
+    // log lines are delivered asynchronously: give late ones (the actual error message) a moment
+    await new Promise((resolve) => setTimeout(resolve, 100));
     if (!args.verbose) {
-        for (const line of logLines.slice(-40)) process.stderr.write(line.endsWith("\n") ? line : line + "\n");
+        const lines = logLines.filter((l) => !/^\[info\] \.?\s*$/.test(l)).slice(-30);
+        for (const line of lines) process.stderr.write(line.endsWith("\n") ? line : line + "\n");
     }
     process.stderr.write(`llama_logprobs: FAILED: ${err?.stack ?? err}\n`);
     process.exitCode = 1;
