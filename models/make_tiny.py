@@ -149,7 +149,7 @@ def build_vocab(n_vocab):
 # ---------------------------------------------------------------------------------------------
 def default_args():
     return dict(seed=1, dtype="f32", gen="mla", hidden=64, layers=3, dense_layers=1, heads=4,
-                q_lora_rank=0, kv_lora_rank=32, qk_nope=32, qk_rope=16, v_head=32, vocab=320,
+                q_lora_rank=32, kv_lora_rank=32, qk_nope=32, qk_rope=16, v_head=32, vocab=320,
                 ff=96, expert_ff=32, experts=8, experts_used=2, shared=2, gating="softmax",
                 exp_probs_b=False, groups=1, groups_used=1, weights_norm=False, weights_scale=1.0,
                 yarn=True, yarn_factor=40.0, yarn_orig_ctx=4096, mscale_all_dim=0.707,
@@ -673,7 +673,8 @@ def parse_args(argv=None):
                     help="(llama.cpp ignores attention.q_lora_rank when layers is 26 or 27)")
     ap.add_argument("--dense-layers", type=int, default=d["dense_layers"], help="leading dense blocks")
     ap.add_argument("--heads", type=int, default=d["heads"])
-    ap.add_argument("--q-lora-rank", type=int, default=d["q_lora_rank"], help="0 = plain attn_q (V2-Lite style)")
+    ap.add_argument("--q-lora-rank", type=int, default=d["q_lora_rank"],
+                    help="0 = plain attn_q (V2-Lite style; llama.cpp then needs --layers 26 or 27)")
     ap.add_argument("--kv-lora-rank", type=int, default=d["kv_lora_rank"])
     ap.add_argument("--qk-nope", type=int, default=d["qk_nope"])
     ap.add_argument("--qk-rope", type=int, default=d["qk_rope"])
@@ -717,6 +718,14 @@ def main(argv=None):
     except ValueError as e:
         print("error: bad shape: %s" % e, file=sys.stderr)
         return 2
+    lite = cfg["num_hidden_layers"] in (26, 27)
+    if bool(cfg["q_lora_rank"]) == lite:
+        print("warning: llama.cpp decides q-LoRA vs plain attn_q from n_layer (26/27 = V2-Lite style): "
+              "this file (layers %d, q_lora_rank %s) will not load in llama.cpp"
+              % (cfg["num_hidden_layers"], cfg["q_lora_rank"]), file=sys.stderr)
+    if not cfg["n_shared_experts"] and cfg["first_k_dense_replace"] < cfg["num_hidden_layers"]:
+        print("warning: llama.cpp requires shared experts (ffn_*_shexp); --shared 0 files will not load there",
+              file=sys.stderr)
     if a.print_config:
         H = cfg["num_attention_heads"]
         dn, dr, dv, dc = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
