@@ -1,0 +1,101 @@
+/* matmul.c — y = W·x through the traits table: activations rounded to the weight type's partner type, one
+ * vec_dot per output element, rows of W split across the thread pool.
+ *
+ * Every y element is one vec_dot call on the same inputs whatever the thread count or tiling, so results are
+ * bit-identical for any number of threads. For n_tok > 1 rows are processed in blocks small enough to stay in
+ * cache, each block against every token, so W is streamed from memory once per call.
+ */
+#include <string.h>
+
+#include "kernels.h"
+
+/* Target bytes of W per row block in the multi-token loop (fits L1/L2 with the activation rows). */
+#define ROW_BLOCK_BYTES (16 * 1024)
+/* Below this many multiply-adds the product runs on the calling thread (dispatch costs more). */
+#define MIN_PARALLEL_WORK (32 * 1024)
+
+size_t ds2_matmul_qbuf_bytes(int32_t wtype, int64_t cols, int64_t n_tok) {
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    if (!tr || n_tok < 0) return 0;
+    return ds2_row_bytes(tr->vec_dot_type, cols) * (size_t)n_tok;
+}
+
+void ds2_quantize_act(int32_t wtype, const float *x, int64_t cols, int64_t n_tok, void *qx) {
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    if (!tr) return;
+    const ds2_type_traits *pt = ds2_type_traits_get(tr->vec_dot_type);
+    const size_t arb = ds2_row_bytes(tr->vec_dot_type, cols);
+    for (int64_t t = 0; t < n_tok; t++) pt->from_float(x + t * cols, (char *)qx + (size_t)t * arb, cols);
+}
+
+void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx, int64_t cols,
+                       int64_t r0, int64_t r1, int64_t n_tok) {
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    if (!tr || r1 <= r0 || n_tok <= 0) return;
+    const size_t wrb = ds2_row_bytes(wtype, cols);
+    const size_t arb = ds2_row_bytes(tr->vec_dot_type, cols);
+    const char *w = (const char *)W;
+    const char *a = (const char *)qx;
+    void (*const vec_dot)(int64_t, float *, const void *, const void *) = tr->vec_dot;
+
+    if (n_tok == 1) {
+        for (int64_t r = r0; r < r1; r++) vec_dot(cols, &y[r], w + (size_t)r * wrb, a);
+        return;
+    }
+    int64_t rb = wrb ? (int64_t)(ROW_BLOCK_BYTES / wrb) : 1;
+    if (rb < 1) rb = 1;
+    for (int64_t b0 = r0; b0 < r1; b0 += rb) {
+        const int64_t b1 = b0 + rb < r1 ? b0 + rb : r1;
+        for (int64_t t = 0; t < n_tok; t++) {
+            const char *at = a + (size_t)t * arb;
+            float *yt = y + t * ldy;
+            for (int64_t r = b0; r < b1; r++) vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
+        }
+    }
+}
+
+typedef struct {
+    float *y;
+    int64_t ldy;
+    const void *W;
+    int32_t wtype;
+    const void *qx;
+    int64_t cols, rows, n_tok;
+} matmul_job;
+
+static void matmul_worker(void *ctx, int32_t ith, int32_t nth) {
+    const matmul_job *j = (const matmul_job *)ctx;
+    int64_t r0, r1;
+    ds2_pool_split(j->rows, ith, nth, &r0, &r1);
+    ds2_matmul_q_rows(j->y, j->ldy, j->W, j->wtype, j->qx, j->cols, r0, r1, j->n_tok);
+}
+
+void ds2_matmul_q(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx,
+                  int64_t cols, int64_t rows, int64_t n_tok) {
+    if (rows <= 0 || n_tok <= 0) return;
+    const int32_t nth = pool ? ds2_pool_n_threads(pool) : 1;
+    if (nth <= 1 || rows < 2 || rows * cols * n_tok < MIN_PARALLEL_WORK) {
+        ds2_matmul_q_rows(y, ldy, W, wtype, qx, cols, 0, rows, n_tok);
+        return;
+    }
+    matmul_job job = {y, ldy, W, wtype, qx, cols, rows, n_tok};
+    ds2_pool_run(pool, matmul_worker, &job);
+}
+
+void ds2_matmul(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const float *x,
+                int64_t cols, int64_t rows, int64_t n_tok, void *qbuf) {
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    if (!tr) return;
+    const void *qx = x; /* an F32 partner needs no rounding: use x in place */
+    if (tr->vec_dot_type != DS2_F32) {
+        ds2_quantize_act(wtype, x, cols, n_tok, qbuf);
+        qx = qbuf;
+    }
+    ds2_matmul_q(pool, y, ldy, W, wtype, qx, cols, rows, n_tok);
+}
+
+void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y) {
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    if (!tr) return;
+    tr->to_float((const char *)W + (size_t)r * ds2_row_bytes(wtype, cols), y, cols);
+}

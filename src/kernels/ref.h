@@ -1,0 +1,40 @@
+/* ref.h — the scalar reference kernels behind the traits table (internal to src/kernels/).
+ *
+ * Owns: the per-dtype row kernels (to_float / from_float / vec_dot) of the portable C build. They are always
+ * compiled; SIMD variants in other files are tested against them (ds2_type_traits_ref_get).
+ * Alignment: F32 rows must be 4-byte aligned, F16/BF16 rows 2-byte aligned; block types (Q8_0, Q4_0) may sit
+ * at any byte address (their f16 scales are read bytewise).
+ */
+#ifndef DS2_KERNELS_REF_H
+#define DS2_KERNELS_REF_H
+
+#include <stdint.h>
+
+#include "kernels.h"
+
+/* ---- ref.c: plain float types ---- */
+void ds2_ref_f32_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_f32_from_float(const float *x, void *y, int64_t n);
+void ds2_ref_f16_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_f16_from_float(const float *x, void *y, int64_t n);
+void ds2_ref_bf16_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_bf16_from_float(const float *x, void *y, int64_t n);
+
+/* ---- quant_ref.c: dot products (weight type · partner type) and block types ---- */
+void ds2_ref_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
+
+void ds2_ref_q8_0_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_q8_0_from_float(const float *x, void *y, int64_t n);
+void ds2_ref_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+
+void ds2_ref_q4_0_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_q4_0_from_float(const float *x, void *y, int64_t n); /* llama.cpp quantize_row_q4_0_ref */
+void ds2_ref_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+
+/* ---- dtype_traits.c ---- */
+/* The scalar traits of `type` regardless of what ds2_type_traits_get dispatches to (the test oracle). */
+const ds2_type_traits *ds2_type_traits_ref_get(int32_t type);
+
+#endif
