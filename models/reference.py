@@ -150,10 +150,76 @@ class Reference:
         self._cache = {}
         self.stats = {}
         hp = self.hp
-        # infer vocab from the embedding
-        self.vocab = self.t("token_embd.weight").shape[0]
+        if "token_embd.weight" not in self.g.tensors:
+            raise ModelError("missing tensor token_embd.weight")
+        self.vocab = self.g.tensors["token_embd.weight"].ne[1]
+        self.check_shapes()
         self.inv_freq = rope_inv_freq(hp)
         self.scale = kq_scale(hp)
+
+    def expected_shapes(self):
+        """name -> expected ne for every tensor the forward pass reads (optional ones included
+        only when present)."""
+        hp, V = self.hp, self.vocab
+        D, H, dn, dr, dv, dc = hp.n_embd, hp.n_head, hp.dn, hp.dr, hp.dv, hp.dc
+        exp = {"token_embd.weight": [D, V], "output_norm.weight": [D]}
+        if self.has("output.weight"):
+            exp["output.weight"] = [D, V]
+        for l in range(hp.n_layer):
+            b = "blk.%d." % l
+            exp[b + "attn_norm.weight"] = [D]
+            if self.has(b + "attn_q.weight"):
+                exp[b + "attn_q.weight"] = [D, H * (dn + dr)]
+            else:
+                qr = self.g.kv.get("deepseek2.attention.q_lora_rank")
+                if qr is None:
+                    raise ModelError("missing tensor %sattn_q.weight (and no q_lora_rank)" % b)
+                exp[b + "attn_q_a.weight"] = [D, qr]
+                exp[b + "attn_q_a_norm.weight"] = [qr]
+                exp[b + "attn_q_b.weight"] = [qr, H * (dn + dr)]
+            exp[b + "attn_kv_a_mqa.weight"] = [D, dc + dr]
+            exp[b + "attn_kv_a_norm.weight"] = [dc]
+            if self.has(b + "attn_kv_b.weight"):
+                exp[b + "attn_kv_b.weight"] = [dc, H * (dn + dv)]
+            else:
+                exp[b + "attn_k_b.weight"] = [dn, dc, H]
+                exp[b + "attn_v_b.weight"] = [dc, dv, H]
+            exp[b + "attn_output.weight"] = [H * dv, D]
+            exp[b + "ffn_norm.weight"] = [D]
+            if l < hp.n_dense:
+                F = self.g.kv.get("deepseek2.feed_forward_length")
+                exp[b + "ffn_gate.weight"] = [D, F]
+                exp[b + "ffn_up.weight"] = [D, F]
+                exp[b + "ffn_down.weight"] = [F, D]
+            else:
+                E = hp.n_expert
+                Fe = self.g.kv.get("deepseek2.expert_feed_forward_length")
+                if not E or not hp.n_used or not Fe:
+                    raise ModelError("MoE layer %d but expert_count/expert_used_count/"
+                                     "expert_feed_forward_length missing or 0" % l)
+                if hp.n_used > E or (hp.n_group > 1 and (E % hp.n_group or hp.n_group_used > hp.n_group)):
+                    raise ModelError("bad expert routing hparams")
+                exp[b + "ffn_gate_inp.weight"] = [D, E]
+                if self.has(b + "exp_probs_b.bias"):
+                    exp[b + "exp_probs_b.bias"] = [E]
+                exp[b + "ffn_gate_exps.weight"] = [D, Fe, E]
+                exp[b + "ffn_up_exps.weight"] = [D, Fe, E]
+                exp[b + "ffn_down_exps.weight"] = [Fe, D, E]
+                if self.has(b + "ffn_gate_shexp.weight"):
+                    Fs = self.g.tensors[b + "ffn_gate_shexp.weight"].ne[1]
+                    exp[b + "ffn_gate_shexp.weight"] = [D, Fs]
+                    exp[b + "ffn_up_shexp.weight"] = [D, Fs]
+                    exp[b + "ffn_down_shexp.weight"] = [Fs, D]
+        return exp
+
+    def check_shapes(self):
+        for name, ne in self.expected_shapes().items():
+            if name not in self.g.tensors:
+                raise ModelError("missing tensor %s" % name)
+            got = self.g.tensors[name].ne
+            got = got + [1] * (len(ne) - len(got)) if len(got) < len(ne) else got
+            if list(got) != list(ne):
+                raise ModelError("tensor %s has ne %s, expected %s" % (name, self.g.tensors[name].ne, ne))
 
     def has(self, name):
         return name in self.g.tensors
