@@ -333,12 +333,23 @@ class GGUFWriter:
         data = encode_tensor(arr.reshape(tuple(reversed(ne))), dtype)
         self.tensors.append({"name": name, "ne": ne, "type": dtype, "data": data})
 
+    def add_lazy_tensor(self, name, ne, dtype, producer):
+        """Tensor whose float data is produced only while writing (producer() -> numpy array of
+        numpy shape reversed(ne)), so large models can be written without holding all data."""
+        if isinstance(dtype, str):
+            dtype = DTYPE_BY_NAME[dtype]
+        ne = [int(d) for d in ne]
+        if any(t["name"] == name for t in self.tensors):
+            raise GGUFError("duplicate tensor name %s" % name)
+        self.tensors.append({"name": name, "ne": ne, "type": dtype, "producer": producer,
+                             "nbytes": tensor_nbytes(ne, dtype)})
+
     def add_raw_tensor(self, name, ne, ggml_type, data):
         """Add already-encoded tensor bytes (no checks; used for handcrafted files)."""
         self.tensors.append({"name": name, "ne": [int(d) for d in ne], "type": int(ggml_type), "data": bytes(data)})
 
     # --- serialisation ------------------------------------------------------------------------
-    def serialize(self, version=GGUF_VERSION, n_tensors=None, n_kv=None, offsets=None):
+    def serialize(self, version=GGUF_VERSION, n_tensors=None, n_kv=None, offsets=None, header_only=False):
         """Return (bytes, layout). layout records byte positions of every part so that tests
         can patch a valid file into a broken one: layout['kv'][i] = (start, value_type_pos,
         value_pos, end), layout['ti'][i] = dict(start, ndims_pos, ne_pos, type_pos, offset_pos,
@@ -363,7 +374,7 @@ class GGUFWriter:
         pos = 0
         for t in self.tensors:
             rel.append(pos)
-            pos = align_up(pos + len(t["data"]), al)
+            pos = align_up(pos + self._nbytes(t), al)
         if offsets is not None:
             rel = list(offsets)
         for t, off in zip(self.tensors, rel):
@@ -384,19 +395,48 @@ class GGUFWriter:
         out += b"\0" * (data_start - len(out))
         layout["data_start"] = data_start
         layout["tensor_offsets"] = rel
+        if header_only:
+            return bytes(out), layout
         pos = 0
         for t in self.tensors:
-            out += t["data"]
-            pos += len(t["data"])
+            data = self._data(t)
+            out += data
+            pos += len(data)
             pad = align_up(pos, al) - pos
             out += b"\0" * pad
             pos += pad
         return bytes(out), layout
 
+    @staticmethod
+    def _nbytes(t):
+        return t["nbytes"] if "producer" in t else len(t["data"])
+
+    @staticmethod
+    def _data(t):
+        if "producer" not in t:
+            return t["data"]
+        arr = np.asarray(t["producer"]())
+        if arr.size != int(np.prod(t["ne"])):
+            raise GGUFError("tensor %s: produced %d elements, expected ne %s" % (t["name"], arr.size, t["ne"]))
+        data = encode_tensor(arr.reshape(tuple(reversed(t["ne"]))), t["type"])
+        if len(data) != t["nbytes"]:
+            raise GGUFError("tensor %s: encoded size mismatch" % t["name"])
+        return data
+
     def write(self, path, **kw):
-        data, layout = self.serialize(**kw)
+        """Write the file, streaming tensor data one tensor at a time."""
+        header, layout = self.serialize(header_only=True, **kw)
+        al = self.alignment
         with open(path, "wb") as f:
-            f.write(data)
+            f.write(header)
+            pos = 0
+            for t in self.tensors:
+                data = self._data(t)
+                f.write(data)
+                pos += len(data)
+                pad = align_up(pos, al) - pos
+                f.write(b"\0" * pad)
+                pos += pad
         return layout
 
 

@@ -325,66 +325,103 @@ def master_weights(cfg, seed):
 # ---------------------------------------------------------------------------------------------
 # HF weights -> GGUF tensors (both converter generations)
 # ---------------------------------------------------------------------------------------------
-def gguf_tensors(cfg, get, gen):
-    """Yield (gguf_name, float32 numpy array with numpy shape = reversed ne) in file order.
-    get(hf_name) returns the HF tensor ([out, in]) or None when absent."""
+def gguf_tensor_plan(cfg, shape_of, get, gen):
+    """The GGUF tensor list in file order: [(gguf_name, ne, produce)], produce() -> float32
+    numpy array (numpy shape = reversed ne). shape_of(hf_name) -> HF shape ([out, in]) or None
+    when absent; get(hf_name) -> the HF tensor. Shapes are checked against cfg here, data is only
+    read by produce(), so a writer can stream huge checkpoints."""
     if gen not in ("legacy", "mla"):
         raise ValueError("gen must be legacy or mla")
+    D, V = cfg["hidden_size"], cfg["vocab_size"]
     H = cfg["num_attention_heads"]
-    dn, dv, dc = cfg["qk_nope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
+    dn, dr, dv, dc = cfg["qk_nope_head_dim"], cfg["qk_rope_head_dim"], cfg["v_head_dim"], cfg["kv_lora_rank"]
+    qr = cfg.get("q_lora_rank")
+    plan = []
 
-    def need(name):
-        t = get(name)
-        if t is None:
-            raise ValueError("missing tensor %s" % name)
-        return np.asarray(t, dtype=np.float32)
+    def f32(name):
+        return lambda: np.asarray(get(name), dtype=np.float32)
 
-    yield "token_embd.weight", need("model.embed_tokens.weight")
+    def add(gname, hname, shape):
+        got = shape_of(hname)
+        if got is None:
+            raise ValueError("missing tensor %s" % hname)
+        if tuple(got) != tuple(shape):
+            raise ValueError("tensor %s has shape %s, expected %s" % (hname, tuple(got), tuple(shape)))
+        plan.append((gname, list(reversed(shape)), f32(hname)))
+
+    add("token_embd.weight", "model.embed_tokens.weight", (V, D))
     for l in range(cfg["num_hidden_layers"]):
         p = "model.layers.%d." % l
         b = "blk.%d." % l
-        yield b + "attn_norm.weight", need(p + "input_layernorm.weight")
-        if cfg.get("q_lora_rank"):
-            yield b + "attn_q_a.weight", need(p + "self_attn.q_a_proj.weight")
-            yield b + "attn_q_a_norm.weight", need(p + "self_attn.q_a_layernorm.weight")
-            yield b + "attn_q_b.weight", need(p + "self_attn.q_b_proj.weight")
+        add(b + "attn_norm.weight", p + "input_layernorm.weight", (D,))
+        if qr:
+            add(b + "attn_q_a.weight", p + "self_attn.q_a_proj.weight", (qr, D))
+            add(b + "attn_q_a_norm.weight", p + "self_attn.q_a_layernorm.weight", (qr,))
+            add(b + "attn_q_b.weight", p + "self_attn.q_b_proj.weight", (H * (dn + dr), qr))
         else:
-            yield b + "attn_q.weight", need(p + "self_attn.q_proj.weight")
-        yield b + "attn_kv_a_mqa.weight", need(p + "self_attn.kv_a_proj_with_mqa.weight")
-        yield b + "attn_kv_a_norm.weight", need(p + "self_attn.kv_a_layernorm.weight")
-        kvb = need(p + "self_attn.kv_b_proj.weight")
-        if kvb.shape != (H * (dn + dv), dc):
-            raise ValueError("%sself_attn.kv_b_proj.weight has shape %s, expected %s"
-                             % (p, kvb.shape, (H * (dn + dv), dc)))
+            add(b + "attn_q.weight", p + "self_attn.q_proj.weight", (H * (dn + dr), D))
+        add(b + "attn_kv_a_mqa.weight", p + "self_attn.kv_a_proj_with_mqa.weight", (dc + dr, D))
+        add(b + "attn_kv_a_norm.weight", p + "self_attn.kv_a_layernorm.weight", (dc,))
+        kvb = p + "self_attn.kv_b_proj.weight"
         if gen == "legacy":
-            yield b + "attn_kv_b.weight", kvb
+            add(b + "attn_kv_b.weight", kvb, (H * (dn + dv), dc))
         else:
+            add(b + "attn_kv_b.weight", kvb, (H * (dn + dv), dc))   # shape check only
+            plan.pop()
+
             # recent converter: view (H, dn+dv, dc), split on dim 1, k_b transposed
-            kv = kvb.reshape(H, dn + dv, dc)
-            yield b + "attn_k_b.weight", np.ascontiguousarray(kv[:, :dn, :].transpose(0, 2, 1))  # ne {dn, dc, H}
-            yield b + "attn_v_b.weight", np.ascontiguousarray(kv[:, dn:, :])                      # ne {dc, dv, H}
-        yield b + "attn_output.weight", need(p + "self_attn.o_proj.weight")
-        yield b + "ffn_norm.weight", need(p + "post_attention_layernorm.weight")
+            def k_b(kvb=kvb):
+                kv = np.asarray(get(kvb), dtype=np.float32).reshape(H, dn + dv, dc)
+                return np.ascontiguousarray(kv[:, :dn, :].transpose(0, 2, 1))
+
+            def v_b(kvb=kvb):
+                kv = np.asarray(get(kvb), dtype=np.float32).reshape(H, dn + dv, dc)
+                return np.ascontiguousarray(kv[:, dn:, :])
+            plan.append((b + "attn_k_b.weight", [dn, dc, H], k_b))
+            plan.append((b + "attn_v_b.weight", [dc, dv, H], v_b))
+        add(b + "attn_output.weight", p + "self_attn.o_proj.weight", (D, H * dv))
+        add(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", (D,))
         if l < (cfg.get("first_k_dense_replace") or 0):
-            yield b + "ffn_gate.weight", need(p + "mlp.gate_proj.weight")
-            yield b + "ffn_up.weight", need(p + "mlp.up_proj.weight")
-            yield b + "ffn_down.weight", need(p + "mlp.down_proj.weight")
+            F = cfg["intermediate_size"]
+            add(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", (F, D))
+            add(b + "ffn_up.weight", p + "mlp.up_proj.weight", (F, D))
+            add(b + "ffn_down.weight", p + "mlp.down_proj.weight", (D, F))
         else:
-            E = cfg["n_routed_experts"]
-            yield b + "ffn_gate_inp.weight", need(p + "mlp.gate.weight")
-            bias = get(p + "mlp.gate.e_score_correction_bias")
-            if bias is not None:
-                yield b + "exp_probs_b.bias", np.asarray(bias, dtype=np.float32)
-            for hf, gg in (("gate_proj", "ffn_gate_exps"), ("up_proj", "ffn_up_exps"), ("down_proj", "ffn_down_exps")):
-                yield b + gg + ".weight", np.stack([need(p + "mlp.experts.%d.%s.weight" % (e, hf)) for e in range(E)])
-            if cfg.get("n_shared_experts"):
-                yield b + "ffn_gate_shexp.weight", need(p + "mlp.shared_experts.gate_proj.weight")
-                yield b + "ffn_up_shexp.weight", need(p + "mlp.shared_experts.up_proj.weight")
-                yield b + "ffn_down_shexp.weight", need(p + "mlp.shared_experts.down_proj.weight")
-    yield "output_norm.weight", need("model.norm.weight")
-    out = get("lm_head.weight")
-    if out is not None:
-        yield "output.weight", np.asarray(out, dtype=np.float32)
+            E, Fe = cfg["n_routed_experts"], cfg["moe_intermediate_size"]
+            add(b + "ffn_gate_inp.weight", p + "mlp.gate.weight", (E, D))
+            if shape_of(p + "mlp.gate.e_score_correction_bias") is not None:
+                add(b + "exp_probs_b.bias", p + "mlp.gate.e_score_correction_bias", (E,))
+            for hf, gg, shp in (("gate_proj", "ffn_gate_exps", (Fe, D)), ("up_proj", "ffn_up_exps", (Fe, D)),
+                                ("down_proj", "ffn_down_exps", (D, Fe))):
+                names = [p + "mlp.experts.%d.%s.weight" % (e, hf) for e in range(E)]
+                for n in names:
+                    got = shape_of(n)
+                    if got is None:
+                        raise ValueError("missing tensor %s" % n)
+                    if tuple(got) != shp:
+                        raise ValueError("tensor %s has shape %s, expected %s" % (n, tuple(got), shp))
+                plan.append((b + gg + ".weight", [shp[1], shp[0], E],
+                             lambda names=names: np.stack([np.asarray(get(n), dtype=np.float32) for n in names])))
+            S = cfg.get("n_shared_experts") or 0
+            if S:
+                q = p + "mlp.shared_experts."
+                add(b + "ffn_gate_shexp.weight", q + "gate_proj.weight", (Fe * S, D))
+                add(b + "ffn_up_shexp.weight", q + "up_proj.weight", (Fe * S, D))
+                add(b + "ffn_down_shexp.weight", q + "down_proj.weight", (D, Fe * S))
+    add("output_norm.weight", "model.norm.weight", (D,))
+    if shape_of("lm_head.weight") is not None:
+        add("output.weight", "lm_head.weight", (V, D))
+    return plan
+
+
+def gguf_tensors(cfg, get, gen):
+    """Yield (gguf_name, float32 array with numpy shape = reversed ne) in file order (in-memory
+    HF weights: get(hf_name) -> array or None)."""
+    def shape_of(n):
+        t = get(n)
+        return None if t is None else np.shape(t)
+    for name, ne, produce in gguf_tensor_plan(cfg, shape_of, get, gen):
+        yield name, produce().reshape(tuple(reversed(ne)))
 
 
 def add_hparams(w, cfg, gen, dtype, name):
@@ -461,17 +498,24 @@ def add_tokenizer(w, vocab, pre="deepseek-llm", chat_template=None):
 
 
 def build_writer(cfg, get, vocab, gen="mla", dtype="f32", name="tiny-deepseek2", pre="deepseek-llm",
-                 chat_template=None, alignment=32):
+                 chat_template=None, alignment=32, shape_of=None, lazy=False):
     """A GGUFWriter holding the complete model (hparams, tokenizer, tensors with llama.cpp's
-    per-tensor type rules)."""
+    per-tensor type rules). lazy: tensors are read/converted only while writing."""
     if dtype not in gguf.DTYPE_BY_NAME:
         raise ValueError("dtype must be one of %s" % ", ".join(gguf.DTYPE_BY_NAME))
     w = GGUFWriter(alignment=alignment)
     add_hparams(w, cfg, gen, dtype, name)
     add_tokenizer(w, vocab, pre=pre, chat_template=chat_template)
-    for nm, arr in gguf_tensors(cfg, get, gen):
-        ne = list(reversed(arr.shape))
-        w.add_tensor(nm, arr, gguf.choose_type(nm, ne, dtype))
+    if shape_of is None:
+        def shape_of(n):
+            t = get(n)
+            return None if t is None else np.shape(t)
+    for nm, ne, produce in gguf_tensor_plan(cfg, shape_of, get, gen):
+        t = gguf.choose_type(nm, ne, dtype)
+        if lazy:
+            w.add_lazy_tensor(nm, ne, t, produce)
+        else:
+            w.add_tensor(nm, produce().reshape(tuple(reversed(ne))), t)
     return w
 
 
