@@ -42,14 +42,14 @@ void ds2_ref_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a) 
 void ds2_ref_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a) {
     const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_f16_to_f32(x[i]) * ds2_f16_to_f32(y[i]));
+    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_half_to_float_inline(x[i]) * ds2_half_to_float_inline(y[i]));
     *s = (float)sum;
 }
 
 void ds2_ref_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a) {
     const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_bf16_to_f32(x[i]) * ds2_bf16_to_f32(y[i]));
+    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_bf16_to_float_inline(x[i]) * ds2_bf16_to_float_inline(y[i]));
     *s = (float)sum;
 }
 
@@ -58,7 +58,7 @@ void ds2_ref_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a
 void ds2_ref_q8_0_to_float(const void *x, float *y, int64_t n) {
     const uint8_t *b = (const uint8_t *)x;
     for (int64_t ib = 0; ib < n / QK; ib++, b += Q8_0_BYTES, y += QK) {
-        const float d = ds2_f16_to_f32(load_u16le(b));
+        const float d = ds2_half_to_float_inline(load_u16le(b));
         const int8_t *qs = (const int8_t *)(b + 2);
         for (int j = 0; j < QK; j++) y[j] = (float)qs[j] * d;
     }
@@ -73,10 +73,10 @@ void ds2_ref_q8_0_from_float(const float *x, void *y, int64_t n) {
             amax = v > amax ? v : amax;
         }
         const float d = amax / 127.0f;
-        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
         store_u16le(b, ds2_f32_to_f16(d));
         int8_t *qs = (int8_t *)(b + 2);
-        for (int j = 0; j < QK; j++) qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < QK; j++) qs[j] = (int8_t)nearbyintf(x[j] * id);
     }
 }
 
@@ -87,7 +87,7 @@ void ds2_ref_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a
         const int8_t *qw = (const int8_t *)(bw + 2), *qa = (const int8_t *)(ba + 2);
         int32_t sumi = 0;
         for (int j = 0; j < QK; j++) sumi += (int32_t)qw[j] * (int32_t)qa[j];
-        sumf += (float)sumi * (ds2_f16_to_f32(load_u16le(bw)) * ds2_f16_to_f32(load_u16le(ba)));
+        sumf += (float)sumi * (ds2_half_to_float_inline(load_u16le(bw)) * ds2_half_to_float_inline(load_u16le(ba)));
     }
     *s = sumf;
 }
@@ -97,7 +97,7 @@ void ds2_ref_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a
 void ds2_ref_q4_0_to_float(const void *x, float *y, int64_t n) {
     const uint8_t *b = (const uint8_t *)x;
     for (int64_t ib = 0; ib < n / QK; ib++, b += Q4_0_BYTES, y += QK) {
-        const float d = ds2_f16_to_f32(load_u16le(b));
+        const float d = ds2_half_to_float_inline(load_u16le(b));
         const uint8_t *qs = b + 2;
         for (int j = 0; j < QK / 2; j++) {
             y[j] = (float)((int)(qs[j] & 0x0f) - 8) * d;
@@ -141,7 +141,7 @@ void ds2_ref_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a
             sumi0 += ((int32_t)(qw[j] & 0x0f) - 8) * (int32_t)qa[j];
             sumi1 += ((int32_t)(qw[j] >> 4) - 8) * (int32_t)qa[j + QK / 2];
         }
-        sumf += (float)(sumi0 + sumi1) * (ds2_f16_to_f32(load_u16le(bw)) * ds2_f16_to_f32(load_u16le(ba)));
+        sumf += (float)(sumi0 + sumi1) * (ds2_half_to_float_inline(load_u16le(bw)) * ds2_half_to_float_inline(load_u16le(ba)));
     }
     *s = sumf;
 }

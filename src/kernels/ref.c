@@ -21,26 +21,9 @@ static inline uint32_t f32_bits(float f) {
     return u;
 }
 
-static inline float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* ---- scalar conversions ------------------------------------------------------------------------------- */
 
-float ds2_f16_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0x1f) /* inf, or NaN: quieted with its payload kept (as VCVTPH2PS) */
-        return f32_from_bits(sign | 0x7f800000u | (man ? 0x400000u | (man << 13) : 0));
-    if (exp == 0) { /* zero or subnormal: man·2^-24, exact in float */
-        float v = (float)man * 5.9604644775390625e-8f;
-        return f32_from_bits(sign | f32_bits(v));
-    }
-    return f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
-}
+float ds2_f16_to_f32(uint16_t h) { return ds2_half_to_float_inline(h); }
 
 uint16_t ds2_f32_to_f16(float f) {
     uint32_t x = f32_bits(f);
@@ -66,7 +49,7 @@ uint16_t ds2_f32_to_f16(float f) {
     return (uint16_t)(sign | h);
 }
 
-float ds2_bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
+float ds2_bf16_to_f32(uint16_t h) { return ds2_bf16_to_float_inline(h); }
 
 uint16_t ds2_f32_to_bf16(float f) {
     uint32_t x = f32_bits(f);
@@ -82,7 +65,7 @@ void ds2_f32_to_f16_row(const float *x, uint16_t *y, int64_t n) {
 }
 
 void ds2_f16_to_f32_row(const uint16_t *x, float *y, int64_t n) {
-    for (int64_t i = 0; i < n; i++) y[i] = ds2_f16_to_f32(x[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = ds2_half_to_float_inline(x[i]);
 }
 
 void ds2_ref_f32_to_float(const void *x, float *y, int64_t n) {
@@ -99,7 +82,7 @@ void ds2_ref_f16_from_float(const float *x, void *y, int64_t n) { ds2_f32_to_f16
 
 void ds2_ref_bf16_to_float(const void *x, float *y, int64_t n) {
     const uint16_t *h = (const uint16_t *)x;
-    for (int64_t i = 0; i < n; i++) y[i] = ds2_bf16_to_f32(h[i]);
+    for (int64_t i = 0; i < n; i++) y[i] = ds2_bf16_to_float_inline(h[i]);
 }
 
 void ds2_ref_bf16_from_float(const float *x, void *y, int64_t n) {
@@ -151,7 +134,7 @@ float ds2_dot_f32(int64_t n, const float *a, const float *b) {
 
 float ds2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b) {
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_f16_to_f32(a[i]) * b[i]);
+    for (int64_t i = 0; i < n; i++) sum += (double)(ds2_half_to_float_inline(a[i]) * b[i]);
     return (float)sum;
 }
 
@@ -160,5 +143,5 @@ void ds2_axpy_f32(int64_t n, float alpha, const float *x, float *y) {
 }
 
 void ds2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y) {
-    for (int64_t i = 0; i < n; i++) y[i] += ds2_f16_to_f32(x[i]) * alpha;
+    for (int64_t i = 0; i < n; i++) y[i] += ds2_half_to_float_inline(x[i]) * alpha;
 }

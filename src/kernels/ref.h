@@ -9,8 +9,34 @@
 #define DS2_KERNELS_REF_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
+
+/* Exact IEEE half → float without branches (vectorizable): the half's exponent+mantissa bits placed in a
+ * float's low bits and scaled by 2^112 give the value for normals and subnormals alike (the float multiply is
+ * exact; needs IEEE subnormals, i.e. no flush-to-zero/DAZ). Inf/NaN (exponent 31) are selected separately;
+ * NaN comes out quiet with its payload kept, as VCVTPH2PS. */
+static inline float ds2_half_to_float_inline(uint16_t h) {
+    const uint32_t em = (uint32_t)(h & 0x7fffu) << 13;
+    float f;
+    memcpy(&f, &em, 4);
+    f *= 5.192296858534828e+33f; /* 2^112 */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    const uint32_t special = 0x7f800000u | em | (em & 0x7fe000u ? 0x400000u : 0u);
+    u = (h & 0x7c00u) == 0x7c00u ? special : u;
+    u |= (uint32_t)(h & 0x8000u) << 16;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline float ds2_bf16_to_float_inline(uint16_t h) {
+    const uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
 
 /* ---- ref.c: plain float types ---- */
 void ds2_ref_f32_to_float(const void *x, float *y, int64_t n);
