@@ -28,6 +28,14 @@ import gguf  # noqa: E402
 from gguf import GT, VT, GGUFWriter, GGUFError  # noqa: E402
 
 ARCH = "deepseek2"
+# DeepSeek-V2 / V2-Lite-Chat chat template (Jinja), as shipped in their tokenizer_config.json
+DS_V2_CHAT_TEMPLATE = (
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
+    "{{ bos_token }}{% for message in messages %}{% if message['role'] == 'user' %}"
+    "{{ 'User: ' + message['content'] + '\n\n' }}{% elif message['role'] == 'assistant' %}"
+    "{{ 'Assistant: ' + message['content'] + eos_token }}{% elif message['role'] == 'system' %}"
+    "{{ message['content'] + '\n\n' }}{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}")
 BOS_TEXT = "<\uff5cbegin\u2581of\u2581sentence\uff5c>"
 EOS_TEXT = "<\uff5cend\u2581of\u2581sentence\uff5c>"
 
@@ -491,8 +499,8 @@ def add_tokenizer(w, vocab, pre="deepseek-llm", chat_template=None):
         w.add_u32("tokenizer.ggml.eos_token_id", vocab["eos"])
     if vocab.get("pad") is not None:
         w.add_u32("tokenizer.ggml.padding_token_id", vocab["pad"])
-    w.add_bool("tokenizer.ggml.add_bos_token", True)
-    w.add_bool("tokenizer.ggml.add_eos_token", False)
+    w.add_bool("tokenizer.ggml.add_bos_token", vocab.get("add_bos", True))
+    w.add_bool("tokenizer.ggml.add_eos_token", vocab.get("add_eos", False))
     if chat_template:
         w.add_string("tokenizer.chat_template", chat_template)
 
@@ -692,6 +700,10 @@ def selftest():
     check(len(vocab["tokens"]) == 320 and len(set(vocab["tokens"])) == 320, "vocab unique")
     big = build_vocab(2000)
     check(len(set(big["tokens"])) == 2000, "large vocab unique")
+    # HF checkpoint folder -> convert.py -> identical GGUF (safetensors, .bin, vocab-only)
+    import convert
+    if convert.selftest() != 0:
+        fails.append("convert.py round trips")
     if fails:
         print("selftest: %d FAILED" % len(fails))
         return 1
@@ -745,6 +757,12 @@ def parse_args(argv=None):
     ap.add_argument("--ctx", type=int, default=d["ctx"], help="context_length")
     ap.add_argument("--eps", type=float, default=d["eps"])
     ap.add_argument("--name", default="tiny-deepseek2", help="general.name")
+    ap.add_argument("--no-chat-template", action="store_true",
+                    help="omit tokenizer.chat_template (default: the DeepSeek-V2 chat template)")
+    ap.add_argument("--hf-out", metavar="DIR",
+                    help="also write the same model as a fake Hugging Face checkpoint folder (config.json, "
+                         "tokenizer.json, tokenizer_config.json, safetensors) for convert.py tests")
+    ap.add_argument("--hf-dtype", choices=["F32", "F16", "BF16"], default="F32", help="safetensors dtype for --hf-out")
     ap.add_argument("--print-config", action="store_true", help="print the hparams (and write nothing unless --out)")
     ap.add_argument("--selftest", action="store_true", help="writer/reader round-trip self check")
     return ap.parse_args(argv)
@@ -754,8 +772,8 @@ def main(argv=None):
     a = parse_args(argv)
     if a.selftest:
         return selftest()
-    if not a.out and not a.print_config:
-        print("error: --out PATH is required (or --print-config / --selftest)", file=sys.stderr)
+    if not a.out and not a.print_config and not a.hf_out:
+        print("error: --out PATH is required (or --hf-out / --print-config / --selftest)", file=sys.stderr)
         return 2
     try:
         cfg, mw, vocab = make_model(a)
@@ -786,9 +804,18 @@ def main(argv=None):
         print("  %-28s %d tokens, %d merges, bos %d, eos %d" % ("(vocab)", len(vocab["tokens"]),
                                                               len(vocab["merges"]), vocab["bos"], vocab["eos"]))
         del H
+    if a.hf_out:
+        import convert
+        try:
+            convert.write_hf_folder(a.hf_out, cfg, mw, vocab, st_dtype=a.hf_dtype,
+                                    chat_template=None if a.no_chat_template else DS_V2_CHAT_TEMPLATE)
+        except OSError as e:
+            print("error: cannot write %s: %s" % (a.hf_out, e), file=sys.stderr)
+            return 1
     if a.out:
         try:
-            write_deepseek2_gguf(a.out, cfg, mw.get, vocab, gen=a.gen, dtype=a.dtype, name=a.name)
+            write_deepseek2_gguf(a.out, cfg, mw.get, vocab, gen=a.gen, dtype=a.dtype, name=a.name,
+                                 chat_template=None if a.no_chat_template else DS_V2_CHAT_TEMPLATE)
         except (OSError, ValueError, GGUFError) as e:
             print("error: cannot write %s: %s" % (a.out, e), file=sys.stderr)
             return 1
