@@ -101,7 +101,7 @@ const char *ds2_model_meta_str(const ds2_model *model, const char *key, char *bu
 typedef enum ds2_kv_type { DS2_KV_F32 = 0, DS2_KV_F16 = 1 } ds2_kv_type;
 
 typedef enum ds2_attn_mode {
-    DS2_ATTN_AUTO = 0,     /* absorbed for decode, naive (decompressed) for long prefill batches */
+    DS2_ATTN_AUTO = 0,     /* absorbed for decode; prefill batches of legacy (attn_kv_b) files decompress K/V */
     DS2_ATTN_ABSORBED = 1, /* always W_UK folded into q and W_UV after attention over latents */
     DS2_ATTN_NAIVE = 2     /* always decompress K/V from the latents (reference; used by tests) */
 } ds2_attn_mode;

@@ -19,7 +19,10 @@ ds2_status ds2_forward(ds2_session *s, const int32_t *tokens, int32_t T, ds2_log
                             tokens[t], t, (long long)V);
         ds2_get_row(w->token_embd.data, w->token_embd.type, D, tokens[t], s->x + (size_t)t * D);
     }
-    int naive = s->params.attn_mode == DS2_ATTN_NAIVE;
+    /* AUTO: decode (T = 1) always absorbed; a prefill batch of a legacy (attn_kv_b) file decompresses K/V
+     * as llama.cpp does for such files, which is also cheaper for long batches. */
+    const int naive = s->params.attn_mode == DS2_ATTN_NAIVE ||
+                      (s->params.attn_mode == DS2_ATTN_AUTO && T > 1 && !w->split_kv_b);
     for (int l = 0; l < hp->n_layer; l++) {
         const ds2_layer *L = &w->layers[l];
         for (int32_t t = 0; t < T; t++)

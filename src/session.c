@@ -99,7 +99,7 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
     const size_t dc = hp->kv_lora_rank, dq = dn + dr, E = hp->n_expert ? hp->n_expert : 1;
     const size_t K = hp->n_expert_used ? hp->n_expert_used : 1;
     const size_t F = MAX2(MAX2((size_t)hp->n_ff, (size_t)hp->n_ff_exp * hp->n_expert_shared), (size_t)hp->n_ff_exp);
-    const int naive = p.attn_mode == DS2_ATTN_NAIVE;
+    const int naive = p.attn_mode == DS2_ATTN_NAIVE || (p.attn_mode == DS2_ATTN_AUTO && !m->w.split_kv_b);
     const size_t f = sizeof(float);
     struct { void **ptr; size_t bytes; } plan[] = {
         {&s->kv_latent, mul_size(L * C * dc, s->kv_elem)},

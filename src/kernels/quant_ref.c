@@ -7,8 +7,9 @@
  * Numerics vs llama.cpp (ggml-cpu/quants.c generic paths, ggml-cpu/vec.c scalar paths):
  *  - Q8_0·Q8_0, Q4_0·Q8_0: per block an exact int32 Σ q_w·q_a, then sumf += (float)sumi · (d_w·d_a) with the
  *    f16 scales widened to float, sumf a float — the generic ggml_vec_dot_q*_q8_0.
- *  - Q8_0 quantize: quantize_row_q8_0_ref (amax/127, roundf; ties away from zero). Note llama.cpp's x86 SIMD
- *    quantizer rounds ties to even instead; this only matters for exact .5 ties.
+ *  - Q8_0 quantize: as llama.cpp's x86 SIMD quantize_row_q8_0 (the code the oracle runs here): d = amax/127,
+ *    q = nearbyint(x·127/amax), ties to even. (The portable quantize_row_q8_0_ref uses roundf(x/d); the two
+ *    differ only on exact .5 ties.)
  *  - Q4_0 quantize: quantize_row_q4_0_ref (d = signed max / −8, q = min(15, (int8)(x/d + 8.5))).
  *  - F32·F32, F16·F16, BF16·BF16: each product rounded to float, accumulated in double (ggml_float), as
  *    ggml's scalar ggml_vec_dot_{f32,f16,bf16}; its SIMD paths accumulate in float lanes instead.
