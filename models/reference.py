@@ -295,7 +295,12 @@ class Reference:
             gmask = np.zeros((T, G), dtype=bool)
             np.put_along_axis(gmask, keep, True, axis=-1)
             sel = np.where(np.repeat(gmask, E // G, axis=-1), sel, -np.inf)
-        idx = np.argsort(-sel, axis=-1, kind="stable")[:, :k]         # (T, k)
+        order = np.argsort(-sel, axis=-1, kind="stable")
+        idx = order[:, :k]                                             # (T, k)
+        if k < E:   # gap between the k-th and (k+1)-th selection score: small = fragile routing
+            srt = np.take_along_axis(sel, order[:, k - 1:k + 1], axis=-1)
+            gap = srt[:, 0] - srt[:, 1]
+            self.stats.setdefault("route_margin", []).append(float(np.min(gap)))
         w = np.take_along_axis(probs, idx, axis=-1)
         if hp.w_norm:
             w = w / np.maximum(w.sum(axis=-1, keepdims=True), 6.103515625e-5)
@@ -385,6 +390,9 @@ def main(argv=None):
             r = np.concatenate([x.reshape(-1) for x in ref.stats["routing"]])
             print("router mean max-prob per MoE layer: %s" % np.round(ref.stats["router_max_p"], 3).tolist())
             print("expert usage counts: %s" % np.bincount(r, minlength=ref.hp.n_expert).tolist())
+            if ref.stats.get("route_margin"):
+                print("min routing margin (k-th minus (k+1)-th selection score) per MoE layer: %s"
+                      % ["%.2e" % m for m in ref.stats["route_margin"]])
     return 0
 
 
