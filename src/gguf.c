@@ -288,8 +288,15 @@ static void describe(const ds2_gguf *g, char *buf, size_t n) {
         snprintf(buf, n, "the key of metadata entry #%lld of %lld", (long long)g->n_kv, (long long)g->n_kv_decl);
         break;
     case ST_KV_TYPE: case ST_KV_SCALAR: case ST_KV_STR_LEN: case ST_KV_STR: case ST_ARR_TYPE: case ST_ARR_COUNT:
-    case ST_ARR_NUM: case ST_ARR_STR_LEN: case ST_ARR_STR:
         snprintf(buf, n, "the value of metadata key '%.100s'", g->kvs[g->n_kv].key);
+        break;
+    case ST_ARR_NUM:
+        snprintf(buf, n, "the value of metadata key '%.100s' (array byte %llu of %llu)", g->kvs[g->n_kv].key,
+                 (unsigned long long)g->arr_got, (unsigned long long)g->arr_bytes);
+        break;
+    case ST_ARR_STR_LEN: case ST_ARR_STR:
+        snprintf(buf, n, "the value of metadata key '%.100s' (string element %llu of %llu)", g->kvs[g->n_kv].key,
+                 (unsigned long long)g->arr_i, (unsigned long long)g->kvs[g->n_kv].arr_n);
         break;
     case ST_TI_NAME_LEN: case ST_TI_NAME:
         snprintf(buf, n, "the name of tensor info #%lld of %lld", (long long)g->n_ti, (long long)g->n_tensors_decl);
@@ -394,25 +401,31 @@ static void sort_by_offset(const ds2_gguf *g, int64_t *idx, int64_t *tmp, int64_
     memcpy(idx, tmp, (size_t)n * sizeof *idx);
 }
 
-/* Given the data bytes that exist (`avail`, relative to data_start), explains why the data is incomplete:
- * DS2_E_BAD_OFFSET if a tensor starts past the end of the file after a gap the writer would never leave
- * (its offset is beyond the aligned end of everything before it), else DS2_E_TRUNCATED. */
+/* Given the data bytes that exist (`avail`, relative to data_start), explains why the data is incomplete.
+ * A writer packs tensors back to back (each padded to the alignment), so the bytes of a truncated file are
+ * all covered by tensors, and the file simply stops inside (or right after) one of them: DS2_E_TRUNCATED.
+ * A tensor whose offset was corrupted to lie past the end shows up as a tensor starting at/after `avail`
+ * together with a gap the writer would never leave — before it, or inside the bytes that do exist (where the
+ * moved tensor used to be): DS2_E_BAD_OFFSET, naming the past-the-end tensor with the largest offset. */
 static ds2_status explain_short_data(ds2_gguf *g, ds2_error *err, uint64_t avail, uint64_t file_end,
                                      const char *how) {
     uint64_t prev_end = 0;
-    const ds2_gguf_tensor *first_short = NULL;
+    int gap = 0;
+    const ds2_gguf_tensor *first_short = NULL, *last_past = NULL;
     for (int64_t k = 0; k < g->n_ti; k++) {
         const ds2_gguf_tensor *t = &g->tensors[g->order[k]];
         if (!t->nbytes) continue;
         uint64_t expected = align_up(prev_end, g->alignment);
-        if (t->offset >= avail && t->offset > expected)
-            return gfail(g, err, DS2_E_BAD_OFFSET,
-                         "tensor '%s': offset %llu (file byte %llu) lies past the end of the file at byte %llu (%s)",
-                         t->name, (unsigned long long)t->offset, (unsigned long long)(g->data_start + t->offset),
-                         (unsigned long long)file_end, how);
+        if (t->offset > expected && expected <= avail) gap = 1; /* gaps wholly past the end do not count */
+        if (t->offset >= avail) last_past = t;
         if (!first_short && t->offset + t->nbytes > avail) first_short = t;
         if (t->offset + t->nbytes > prev_end) prev_end = t->offset + t->nbytes;
     }
+    if (last_past && gap)
+        return gfail(g, err, DS2_E_BAD_OFFSET,
+                     "tensor '%s': offset %llu (file byte %llu) lies past the end of the file at byte %llu (%s)",
+                     last_past->name, (unsigned long long)last_past->offset,
+                     (unsigned long long)(g->data_start + last_past->offset), (unsigned long long)file_end, how);
     if (!first_short) return DS2_OK;
     return gfail(g, err, DS2_E_TRUNCATED,
                  "the file ends at byte %llu (%s) but tensor '%s' needs bytes %llu..%llu", (unsigned long long)file_end,
@@ -426,6 +439,9 @@ static ds2_status directory_done(ds2_gguf *g, ds2_error *err) {
     if (g->pos > UINT64_MAX - g->alignment)
         return gfail(g, err, DS2_E_OVERFLOW, "header end %llu overflows", (unsigned long long)g->pos);
     g->data_start = align_up(g->pos, g->alignment);
+    if (g->total && g->header_end > g->total)
+        return gfail(g, err, DS2_E_TRUNCATED, "the tensor directory ends at byte %llu, past the file size %llu",
+                     (unsigned long long)g->header_end, (unsigned long long)g->total);
 
     int64_t n = g->n_ti;
     if (n) {

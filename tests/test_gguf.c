@@ -577,6 +577,28 @@ TEST(offset_past_end) {
     ASSERT_TRUE(expect_status(b.w.p, b.w.n, DS2_E_BAD_OFFSET, "offset past end"));
     free(b.w.p);
 
+    /* a tensor of a packed file moved to where the data section ends: its old place is a hole */
+    built p;
+    build(&p, 3, &o, k_tensors, N_TENSORS, 32);
+    for (int which = 0; which < N_TENSORS; which++) {
+        if (spec_bytes(&k_tensors[which]) <= 32) continue; /* a hole within the padding is not visible */
+        tspec moved[N_TENSORS];
+        memcpy(moved, k_tensors, sizeof moved);
+        for (int i = 0; i < N_TENSORS; i++) moved[i].offset = p.offsets[i];
+        moved[which].offset = (p.data_size + 31) / 32 * 32;
+        built q;
+        build(&q, 3, &o, moved, N_TENSORS, 32);
+        /* q's header (same length as p's) followed by p's padding and data */
+        uint8_t *f = malloc(p.w.n);
+        memcpy(f, p.w.p, p.w.n);
+        memcpy(f, q.w.p, (size_t)q.header_end);
+        int ok = q.header_end == p.header_end && expect_status(f, p.w.n, DS2_E_BAD_OFFSET, "tensor moved to the end");
+        free(f);
+        free(q.w.p);
+        if (!ok) FAIL_("moving tensor %d", which);
+    }
+    free(p.w.p);
+
     /* a single tensor beyond the end */
     tspec one = {"only", 2, {32, 2, 1, 1}, DS2_Q8_0, 4096};
     build(&b, 3, &o, &one, 1, 32);
