@@ -531,7 +531,8 @@ static ds2_status tensor_done(ds2_gguf *g, ds2_error *err) {
         return gfail(g, err, DS2_E_MISALIGNED, "tensor '%s': offset %llu is not a multiple of the alignment %u",
                      t->name, (unsigned long long)t->offset, (unsigned)g->alignment);
     if (t->offset > UINT64_MAX - bytes || t->offset + bytes > (uint64_t)SIZE_MAX)
-        return gfail(g, err, DS2_E_OVERFLOW, "tensor '%s': offset %llu + size %llu overflows", t->name,
+        return gfail(g, err, DS2_E_BAD_OFFSET, "tensor '%s': data at offset %llu + size %llu lies beyond any "
+                     "addressable file", t->name,
                      (unsigned long long)t->offset, (unsigned long long)bytes);
     g->n_ti++;
     if (g->n_ti < g->n_tensors_decl) {

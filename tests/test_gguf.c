@@ -658,7 +658,7 @@ TEST(bad_tensors) {
     t[1].ne[0] = 32;
     t[1].type = DS2_Q8_0;
     t[1].offset = UINT64_MAX - 31; /* aligned, but offset + size wraps */
-    ASSERT_TRUE(expect_tensor_variant(t, 2, DS2_E_OVERFLOW, "offset + size overflow"));
+    ASSERT_TRUE(expect_tensor_variant(t, 2, DS2_E_BAD_OFFSET, "offset + size overflow"));
     t[1].offset = AUTO;
     t[1].name = "a";
     ASSERT_TRUE(expect_tensor_variant(t, 2, DS2_E_DUPLICATE, "duplicate tensor"));

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Generates the test models into $1 with the project's own tools (no binary fixtures are checked in).
+# Run by ctest as the "fixtures" setup test. Debian's numpy is only importable by /usr/bin/python3.
+set -eu
+out=$1
+py=${DS2_PYTHON:-/usr/bin/python3}
+here=$(cd "$(dirname "$0")/.." && pwd)
+mkdir -p "$out"
+tiny() { name=$1; shift; "$py" "$here/models/make_tiny.py" --out "$out/$name.gguf" "$@" >/dev/null; }
+# one random master model (seed 1) in both GGUF generations, and the variants
+tiny mla-f32 --seed 1 --gen mla --dtype f32
+tiny legacy-f32 --seed 1 --gen legacy --dtype f32
+tiny lite-f32 --seed 2 --gen mla --dtype f32 --q-lora-rank 0 --layers 4
+tiny v3-f32 --seed 3 --gen mla --dtype f32 --gating sigmoid --exp-probs-b --groups 4 --groups-used 2 \
+     --weights-norm --weights-scale 2.5 --shared 1
+tiny mla-f16 --seed 1 --gen mla --dtype f16
+tiny mla-bf16 --seed 1 --gen mla --dtype bf16
+tiny mla-q8_0 --seed 1 --gen mla --dtype q8_0
+tiny legacy-q4_0 --seed 1 --gen legacy --dtype q4_0
+"$py" "$here/models/make_bad_gguf.py" --out "$out/bad" >/dev/null
+echo "fixtures written to $out"
