@@ -1,0 +1,16 @@
+#!/bin/sh
+# The whole test suite (the README's test command; .ci/run calls exactly this):
+#   1. Release build: unit tests, model tests on generated fixtures, and the engine-vs-llama.cpp comparisons;
+#   2. the native suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/setup.sh
+jobs=$(nproc 2>/dev/null || echo 2)
+
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DDS2_WERROR=ON >/dev/null
+cmake --build build/release -j "$jobs"
+(cd build/release && ctest --output-on-failure -j "$jobs")
+
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDS2_SANITIZE=ON -DDS2_ORACLE_TESTS=OFF -DDS2_WERROR=ON >/dev/null
+cmake --build build/asan -j "$jobs"
+(cd build/asan && ctest --output-on-failure -j "$jobs" -L "unit|model" -E model_tools_selftest)
