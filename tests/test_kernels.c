@@ -237,6 +237,24 @@ TEST(q8_0_quantize_bound) {
     printf("  Q8_0 max |x - deq(q(x))| = %.4f·d (bound 0.5·d + |q|·|d - f16(d)|)\n", max_rel);
 }
 
+TEST(q8_0_quantize_ties_to_even) {
+    /* As llama.cpp's x86 quantize_row_q8_0 (id = 127/amax, round to nearest even): with amax = 127, id = 1. */
+    float x[32];
+    uint8_t q[34];
+    for (int j = 0; j < 32; j++) x[j] = (float)(j % 8) - 3.5f; /* -3.5 .. 3.5 */
+    x[31] = 127.0f;
+    ds2_ref_q8_0_from_float(x, q, 32);
+    for (int j = 0; j < 31; j++) {
+        int8_t got = (int8_t)q[2 + j];
+        ASSERT_EQ_I64(got, (int)nearbyint(x[j]));
+    }
+    ASSERT_EQ_I64((int8_t)q[2 + 0], -4); /* -3.5 → -4 */
+    ASSERT_EQ_I64((int8_t)q[2 + 1], -2); /* -2.5 → -2 (roundf would give -3) */
+    ASSERT_EQ_I64((int8_t)q[2 + 6], 2);  /* 2.5 → 2 */
+    ASSERT_EQ_I64((int8_t)q[2 + 31], 127);
+    ASSERT_EQ_I64(q[0] | (q[1] << 8), ds2_f32_to_f16(1.0f));
+}
+
 TEST(q4_0_quantize_bound) {
     double max_rel = 0;
     for (int variant = 0; variant < 3; variant++)
@@ -654,6 +672,7 @@ int main(void) {
     RUN(f16_random_vs_double_rne);
     RUN(bf16_conversions);
     RUN(q8_0_quantize_bound);
+    RUN(q8_0_quantize_ties_to_even);
     RUN(q4_0_quantize_bound);
     RUN(traits_table);
     RUN(vec_dot_matches_dequantized);
