@@ -237,6 +237,9 @@ def train(text, vocab_size, log=print):
 
 def to_tokenizer_json(vocab, merges):
     eot_id = len(vocab)
+    if len(vocab) != 256 + len(merges):
+        print("bpe: warning: some merges produced an existing token; "
+              "merge rank r no longer equals id 256+r", file=sys.stderr)
     v = {s: i for i, s in enumerate(vocab)}
     v[EOT] = eot_id
     return {
