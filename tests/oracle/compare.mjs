@@ -11,8 +11,8 @@
 // --against reference: the float64 numpy reference models/reference.py) and with
 // `<ds2> eval -m model.gguf --tokens a,b,c --logits out.f32` (raw logits, positions x vocab, LE
 // float32), then compares log_softmax (float64) position by position over the whole vocabulary.
-// Prints max |d log p|, mean |d log p| and argmax agreement; exit 0 = within tolerance, 1 = not,
-// 2 = usage / tool failure.
+// Prints max |d log p|, mean |d log p|, per-position KL and argmax agreement; exit 0 = within
+// tolerance, 1 = not, 2 = usage / tool failure, 77 = skipped (node-llama-cpp not installed).
 //
 // Argmax agreement: a position counts as agreeing if both sides pick the same token. If they differ
 // only because the oracle's two candidates are tied to within TIE_EPS in log-probability (a float32
@@ -24,6 +24,7 @@ import path from "node:path";
 import process from "node:process";
 import {spawnSync} from "node:child_process";
 import {fileURLToPath} from "node:url";
+import {createRequire} from "node:module";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..", "..");
@@ -84,7 +85,7 @@ const VARIANTS = [
     {name: "q8_0-mla",           flags: ["--gen", "mla", "--dtype", "q8_0", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
     {name: "q4_0-legacy",        flags: ["--gen", "legacy", "--dtype", "q4_0", ...Q, "--yarn"], tol: TOL_Q},
     {name: "q4_0-mla",           flags: ["--gen", "mla", "--dtype", "q4_0", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
-].map((v) => ({nTokens: 96, modelSeed: fnv1a(v.name) % 100000, tokenSeed: fnv1a("tokens:" + v.name), ...v}));
+].map((v) => ({nTokens: 128, modelSeed: fnv1a(v.name) % 100000, tokenSeed: fnv1a("tokens:" + v.name), ...v}));
 
 // Seeds derive from the variant name, so adding or reordering variants changes no existing test.
 function fnv1a(str) {
@@ -319,6 +320,20 @@ function compareLogProbs(oracle, test, rows, cols) {
     };
 }
 
+// Exit code when the llama.cpp oracle is not installed (ctest: SKIP_RETURN_CODE 77).
+const SKIP_CODE = 77;
+
+function oracleInstalled() {
+    try {
+        // resolve from the repository root, like llama_logprobs.mjs's import does
+        const req = createRequire(path.join(ROOT, "package.json"));
+        req.resolve("node-llama-cpp");
+        return true;
+    } catch {
+        return false;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 function main() {
     const args = parseArgs(process.argv.slice(2));
@@ -332,6 +347,12 @@ function main() {
     if (Number.isInteger(args.modelSeed)) v.modelSeed = args.modelSeed;
     if (Number.isInteger(args.tokenSeed)) v.tokenSeed = args.tokenSeed;
     if (Number.isInteger(args.nTokens) && args.nTokens > 0) v.nTokens = args.nTokens;
+
+    if (args.against === "llama" && !oracleInstalled()) {
+        process.stdout.write(`SKIP ${v.name}: node-llama-cpp is not installed (run \`npm ci\` in ${ROOT})\n`);
+        return SKIP_CODE;
+    }
+    if (!fs.existsSync(args.ds2)) usage(`--ds2 ${args.ds2} does not exist`);
 
     const tmpOwned = !args.workdir;
     const work = args.workdir
