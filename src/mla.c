@@ -36,13 +36,51 @@ static void *cache_pe(ds2_session *s, int l, int32_t pos) {
     return (char *)s->kv_pe + (((size_t)l * s->n_ctx + pos) * hp->qk_rope) * s->kv_elem;
 }
 
-static float dot_cache(const ds2_session *s, const void *row, const float *x, int64_t n) {
-    return s->kv_elem == 4 ? ds2_dot_f32(n, row, x) : ds2_dot_f16_f32(n, row, x);
+/* acc + Σ row[i]·x[i] in double (one segment of a longer dot product) */
+static double dot_cache_acc(const ds2_session *s, const void *row, const float *x, int64_t n, double acc) {
+    return s->kv_elem == 4 ? ds2_dot_f32_acc(n, row, x, acc) : ds2_dot_f16_f32_acc(n, row, x, acc);
 }
-static void axpy_cache(const ds2_session *s, float a, const void *row, float *y, int64_t n) {
-    if (s->kv_elem == 4) ds2_axpy_f32(n, a, row, y);
-    else ds2_axpy_f16(n, a, row, y);
+
+/* Attention-weighted sum o[c] = Σ_j p[j]·v_j[c] for j < n_kv, as llama.cpp's kqv = mul_mat(V^T, kq): each
+ * output is one dot product over the positions, products in float accumulated in double (in order of j),
+ * rounded to float at the end. v_j = get(j) + off, cols floats (f32 rows) or halves (f16 cache rows). */
+enum { KQV_CHUNK = 256 };
+static void kqv_sum(const float *p, int32_t n_kv, int f16, const void *(*get)(void *, int32_t), void *gctx,
+                    int64_t cols, float *o) {
+    double acc[KQV_CHUNK];
+    for (int64_t c0 = 0; c0 < cols; c0 += KQV_CHUNK) {
+        const int64_t nc = cols - c0 < KQV_CHUNK ? cols - c0 : KQV_CHUNK;
+        for (int64_t c = 0; c < nc; c++) acc[c] = 0.0;
+        for (int32_t j = 0; j < n_kv; j++) {
+            const float pj = p[j];
+            if (f16) {
+                const uint16_t *v = (const uint16_t *)get(gctx, j) + c0;
+                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(ds2_f16_to_f32(v[c]) * pj);
+            } else {
+                const float *v = (const float *)get(gctx, j) + c0;
+                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(v[c] * pj);
+            }
+        }
+        for (int64_t c = 0; c < nc; c++) o[c0 + c] = (float)acc[c];
+    }
 }
+
+typedef struct {
+    ds2_session *s;
+    int l;
+    int64_t h, H, dn, dv;
+} row_ctx;
+static const void *get_latent(void *vctx, int32_t j) {
+    row_ctx *r = vctx;
+    return cache_latent(r->s, r->l, j);
+}
+static const void *get_v_naive(void *vctx, int32_t j) {
+    row_ctx *r = vctx;
+    return r->s->kv_naive + ((size_t)j * r->H + r->h) * (r->dn + r->dv) + r->dn;
+}
+
+/* llama.cpp's KV cache is padded (to 256 cells); its softmax rows have masked tails, grouped by 4 */
+static int64_t padded_row(int32_t n_kv) { return ((int64_t)n_kv + 3) / 4 * 4; }
 static void store_cache(const ds2_session *s, void *dst, const float *x, int64_t n) {
     if (s->kv_elem == 4) memcpy(dst, x, (size_t)n * sizeof(float));
     else ds2_f32_to_f16_row(x, dst, n);
@@ -84,26 +122,28 @@ static void attend_task(void *vctx, int32_t ith, int32_t nth) {
         const int64_t h = i % H;
         const int32_t n_kv = s->n_past + t + 1; /* causal: positions 0 .. n_past+t */
         const float *q_pe = s->q + ((size_t)t * H + h) * dq + dn;
+        /* kq: ONE dot product over the concatenated key [latent | k_pe] (absorbed) or [k_nope | k_pe] (naive),
+         * as llama.cpp's Kcur = concat(...), then scaled (soft_max_ext scale) */
+        row_ctx rc = {s, c->l, h, H, dn, dv};
         if (!c->naive) {
             const float *qa = s->q_abs + ((size_t)t * H + h) * dc;
-            for (int32_t j = 0; j < n_kv; j++)
-                p[j] = hp->kq_scale * (dot_cache(s, cache_latent(s, c->l, j), qa, dc) +
-                                       dot_cache(s, cache_pe(s, c->l, j), q_pe, dr));
-            ds2_softmax(p, n_kv);
-            float *ol = s->o_lat + ((size_t)t * H + h) * dc;
-            memset(ol, 0, (size_t)dc * sizeof(float));
-            for (int32_t j = 0; j < n_kv; j++) axpy_cache(s, p[j], cache_latent(s, c->l, j), ol, dc);
+            for (int32_t j = 0; j < n_kv; j++) {
+                double acc = dot_cache_acc(s, cache_latent(s, c->l, j), qa, dc, 0.0);
+                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, dr, acc);
+                p[j] = (float)acc * hp->kq_scale;
+            }
+            ds2_softmax_row(p, n_kv, padded_row(n_kv));
+            kqv_sum(p, n_kv, s->kv_elem != 4, get_latent, &rc, dc, s->o_lat + ((size_t)t * H + h) * dc);
         } else {
             const float *qn = s->q + ((size_t)t * H + h) * dq;
             for (int32_t j = 0; j < n_kv; j++) {
                 const float *kn = s->kv_naive + ((size_t)j * H + h) * (dn + dv);
-                p[j] = hp->kq_scale * (ds2_dot_f32(dn, qn, kn) + dot_cache(s, cache_pe(s, c->l, j), q_pe, dr));
+                double acc = ds2_dot_f32_acc(dn, kn, qn, 0.0);
+                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, dr, acc);
+                p[j] = (float)acc * hp->kq_scale;
             }
-            ds2_softmax(p, n_kv);
-            float *o = s->o + ((size_t)t * H + h) * dv;
-            memset(o, 0, (size_t)dv * sizeof(float));
-            for (int32_t j = 0; j < n_kv; j++)
-                ds2_axpy_f32(dv, p[j], s->kv_naive + ((size_t)j * H + h) * (dn + dv) + dn, o);
+            ds2_softmax_row(p, n_kv, padded_row(n_kv));
+            kqv_sum(p, n_kv, 0, get_v_naive, &rc, dv, s->o + ((size_t)t * H + h) * dv);
         }
     }
 }

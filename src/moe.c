@@ -93,7 +93,7 @@ static void swiglu_mlp(ds2_session *s, const ds2_tensor *gate, const ds2_tensor 
     ds2_matmul_q(s->pool, s->ffn_g, F, wg, gate->type, s->qbuf, D, F, n);
     if (tu->vec_dot_type != tg->vec_dot_type) ds2_quantize_act(up->type, x, D, n, s->qbuf);
     ds2_matmul_q(s->pool, s->ffn_u, F, wu, up->type, s->qbuf, D, F, n);
-    ds2_swiglu(s->ffn_g, s->ffn_g, s->ffn_u, n * F);
+    ds2_swiglu_rows(s->ffn_g, s->ffn_g, s->ffn_u, n, F); /* ggml's glu op works row by row */
     ds2_matmul(s->pool, y, D, wd, down->type, s->ffn_g, F, D, n, s->qbuf2);
 }
 

@@ -237,8 +237,9 @@ TEST(q8_0_quantize_bound) {
     printf("  Q8_0 max |x - deq(q(x))| = %.4f·d (bound 0.5·d + |q|·|d - f16(d)|)\n", max_rel);
 }
 
-TEST(q8_0_quantize_ties_to_even) {
-    /* As llama.cpp's x86 quantize_row_q8_0 (id = 127/amax, round to nearest even): with amax = 127, id = 1. */
+TEST(q8_0_quantize_ties_away) {
+    /* As llama.cpp's quantize_row_q8_0_ref (its x86-64 baseline build): id = 1/d, roundf (ties away from 0).
+     * With amax = 127, d = id = 1. (Its AVX builds round ties to even instead: -2.5 -> -2, 2.5 -> 2.) */
     float x[32];
     uint8_t q[34];
     for (int j = 0; j < 32; j++) x[j] = (float)(j % 8) - 3.5f; /* -3.5 .. 3.5 */
@@ -246,11 +247,11 @@ TEST(q8_0_quantize_ties_to_even) {
     ds2_ref_q8_0_from_float(x, q, 32);
     for (int j = 0; j < 31; j++) {
         int8_t got = (int8_t)q[2 + j];
-        ASSERT_EQ_I64(got, (int)nearbyint(x[j]));
+        ASSERT_EQ_I64(got, (int)roundf(x[j]));
     }
     ASSERT_EQ_I64((int8_t)q[2 + 0], -4); /* -3.5 → -4 */
-    ASSERT_EQ_I64((int8_t)q[2 + 1], -2); /* -2.5 → -2 (roundf would give -3) */
-    ASSERT_EQ_I64((int8_t)q[2 + 6], 2);  /* 2.5 → 2 */
+    ASSERT_EQ_I64((int8_t)q[2 + 1], -3); /* -2.5 → -3 */
+    ASSERT_EQ_I64((int8_t)q[2 + 6], 3);  /* 2.5 → 3 */
     ASSERT_EQ_I64((int8_t)q[2 + 31], 127);
     ASSERT_EQ_I64(q[0] | (q[1] << 8), ds2_f32_to_f16(1.0f));
 }
@@ -672,7 +673,7 @@ int main(void) {
     RUN(f16_random_vs_double_rne);
     RUN(bf16_conversions);
     RUN(q8_0_quantize_bound);
-    RUN(q8_0_quantize_ties_to_even);
+    RUN(q8_0_quantize_ties_away);
     RUN(q4_0_quantize_bound);
     RUN(traits_table);
     RUN(vec_dot_matches_dequantized);

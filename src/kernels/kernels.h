@@ -55,12 +55,22 @@ void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y
 /* ---- vector ops (f32) --------------------------------------------------------------------------------- */
 /* y = w ⊙ x / sqrt(mean(x²) + eps)   (x, y may alias) */
 void ds2_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps);
-/* in place: x = exp(x - max) / Σ exp(x - max) */
+/* in place: x = exp(x - max) / Σ exp(x - max), rounded as ggml's soft_max of one row of n elements */
 void ds2_softmax(float *x, int64_t n);
-/* out[i] = silu(g[i]) · u[i],  silu(z) = z / (1 + e^-z)   (out may alias g or u) */
+/* the same for the first n entries of a row of n_row ≥ n entries whose entries n.. are masked (−∞), as the
+ * rows of llama.cpp's kq_soft_max over a padded KV cache (n_row a multiple of 4 gives the same bits for any
+ * padding); only x[0..n) is read and written */
+void ds2_softmax_row(float *x, int64_t n, int64_t n_row);
+/* out[i] = silu(g[i]) · u[i],  silu(z) = z / (1 + e^-z), for ONE row of n (ggml groups a row by 4; out may
+ * alias g or u) */
 void ds2_swiglu(float *out, const float *g, const float *u, int64_t n);
+/* rows × cols of the above, row by row */
+void ds2_swiglu_rows(float *out, const float *g, const float *u, int64_t rows, int64_t cols);
 float ds2_dot_f32(int64_t n, const float *a, const float *b);
 float ds2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b); /* a: IEEE half */
+/* acc + Σ (double)(a[i]·b[i]) (products in float), unrounded: one dot product over concatenated segments */
+double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
+double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 void ds2_axpy_f32(int64_t n, float alpha, const float *x, float *y);   /* y += alpha·x */
 void ds2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void ds2_f32_to_f16_row(const float *x, uint16_t *y, int64_t n);

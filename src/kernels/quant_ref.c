@@ -7,9 +7,9 @@
  * Numerics vs llama.cpp (ggml-cpu/quants.c generic paths, ggml-cpu/vec.c scalar paths):
  *  - Q8_0·Q8_0, Q4_0·Q8_0: per block an exact int32 Σ q_w·q_a, then sumf += (float)sumi · (d_w·d_a) with the
  *    f16 scales widened to float, sumf a float — the generic ggml_vec_dot_q*_q8_0.
- *  - Q8_0 quantize: as llama.cpp's x86 SIMD quantize_row_q8_0 (the code the oracle runs here): d = amax/127,
- *    q = nearbyint(x·127/amax), ties to even. (The portable quantize_row_q8_0_ref uses roundf(x/d); the two
- *    differ only on exact .5 ties.)
+ *  - Q8_0 quantize: llama.cpp's portable quantize_row_q8_0_ref (what its x86-64 baseline build, the oracle's
+ *    CPU variant, runs): d = amax/127, id = 1/d, q = roundf(x·id) (ties away from zero). (The AVX builds use
+ *    id = 127/amax and round ties to even; the two differ when x·id lands on or next to a .5 step.)
  *  - Q4_0 quantize: quantize_row_q4_0_ref (d = signed max / −8, q = min(15, (int8)(x/d + 8.5))).
  *  - F32·F32, F16·F16, BF16·BF16: each product rounded to float, accumulated in double (ggml_float), as
  *    ggml's scalar ggml_vec_dot_{f32,f16,bf16}; its SIMD paths accumulate in float lanes instead.
@@ -74,10 +74,10 @@ void ds2_ref_q8_0_from_float(const float *x, void *y, int64_t n) {
             amax = v > amax ? v : amax;
         }
         const float d = amax / 127.0f;
-        const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
         store_u16le(b, ds2_f32_to_f16(d));
         int8_t *qs = (int8_t *)(b + 2);
-        for (int j = 0; j < QK; j++) qs[j] = (int8_t)nearbyintf(x[j] * id);
+        for (int j = 0; j < QK; j++) qs[j] = (int8_t)roundf(x[j] * id);
     }
 }
 

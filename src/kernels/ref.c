@@ -1,13 +1,21 @@
 /* ref.c — scalar reference: f16/bf16 conversions, the small f32 vector ops, and the row converters of the
  * plain float types.
  *
- * Accumulation follows llama.cpp's scalar CPU path (ggml_float = double where ggml uses it):
+ * Bit-exact with llama.cpp's portable x86-64 CPU build (libggml-cpu-x64: SSE2, no FMA, no tinyBLAS), which
+ * is the variant tests/oracle compares against (its AVX2 / AVX-512 variants differ from it, and from each
+ * other, in the last bits of sums and of exp; with Q8_0 activations such bits decide rounding steps):
  *  - rmsnorm: Σ (float)(x·x) in double, mean rounded to float, scale = 1/sqrtf(mean + eps), y = (x·scale)·w
  *    (ggml_compute_forward_rms_norm_f32 followed by ggml_mul).
- *  - softmax: max in float, e = expf(x − max) in float, Σ e in double, x = e · (float)(1/Σ).
- *  - swiglu: silu(g) = g / (1 + expf(−g)) in float, times u.
+ *  - softmax (ggml_vec_soft_max_f32, SSE2 path): max in float; e = ggml_v_expf(x − max) for each aligned group
+ *    of 4, the group summed as (e0+e1)+(e2+e3) in float and added to a double Σ; leftover elements use libm
+ *    expf and are added to Σ one by one; x = e · (float)(1/Σ).
+ *  - swiglu (ggml_vec_swiglu_f32, SSE2 path): per row, groups of 4 use silu(g) = g / (1 + ggml_v_expf(0 − g)),
+ *    leftovers g / (1 + expf(−g)); times u.
  *  - dot_f32 / dot_f16_f32: products in float, accumulated in double, result rounded to float.
  *  - axpy: y += alpha·x in float (ggml_vec_mad_f32).
+ * ggml_v_expf is evaluated lane by lane with the same float operations as its SSE2 form (every multiply and
+ * add rounded separately), so the result is the same on any IEEE-754 target (x86, WASM, ARM). The build uses
+ * -ffp-contract=off (a·b + c fused into an FMA would change the bits).
  */
 #include <math.h>
 #include <string.h>
@@ -19,6 +27,12 @@ static inline uint32_t f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, 4);
     return u;
+}
+
+static inline float f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
 }
 
 /* ---- scalar conversions ------------------------------------------------------------------------------- */
@@ -105,25 +119,84 @@ void ds2_rmsnorm(float *y, const float *x, const float *w, int64_t n, float eps)
     }
 }
 
-void ds2_softmax(float *x, int64_t n) {
+/* ggml_v_expf (ggml-cpu/vec.h, the SSE2 form used by the x86-64 baseline build) for one lane: exp(x) as
+ * 2^n · (1 + p(b)) with n = round(x·log2 e) and b = x − n·ln 2 in two parts; |n| > 126 rescales in two steps,
+ * |n| > 192 saturates (to 0 or inf). */
+static inline float ggml_expf_lane(float x) {
+    const float r = 0x1.8p23f;
+    const float z = x * 0x1.715476p+0f + r;
+    const float n = z - r;
+    const float b = (x - n * 0x1.62e4p-1f) - n * 0x1.7f7d1cp-20f;
+    const uint32_t e = f32_bits(z) << 23;
+    const float k = f32_from_bits(e + f32_bits(1.0f));
+    const float u = b * b;
+    const float j = ((0x1.0e4020p-7f * b + 0x1.573e2ep-5f) * u + (0x1.555e66p-3f * b + 0x1.fffdb6p-2f)) * u +
+                    0x1.ffffecp-1f * b;
+    const float an = fabsf(n);
+    if (!(an > 126.0f)) return j * k + k;
+    const uint32_t g = n <= 0.0f ? 0x82000000u : 0u;
+    const float s1 = f32_from_bits(g + 0x7f000000u);
+    const float s2 = f32_from_bits(e - g);
+    if (an > 192.0f) return s1 * s1;
+    return (s2 * j + s2) * s1;
+}
+
+void ds2_softmax_row(float *x, int64_t n, int64_t n_row) {
     if (n <= 0) return;
+    if (n_row < n) n_row = n;
     float max = -INFINITY;
     for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
     double sum = 0.0;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t i = 0;
+    for (; i + 3 < n_row; i += 4) { /* groups of 4; entries at or beyond n are masked: exp = 0 */
+        float e[4];
+        for (int l = 0; l < 4; l++) {
+            if (i + l < n) {
+                e[l] = ggml_expf_lane(x[i + l] - max);
+                x[i + l] = e[l];
+            } else {
+                e[l] = 0.0f;
+            }
+        }
+        sum += (double)((e[0] + e[1]) + (e[2] + e[3]));
+    }
+    for (; i < n; i++) {
         float e = expf(x[i] - max);
         x[i] = e;
         sum += (double)e;
     }
     const float inv = (float)(1.0 / sum);
-    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+    for (int64_t k = 0; k < n; k++) x[k] *= inv;
 }
 
+void ds2_softmax(float *x, int64_t n) { ds2_softmax_row(x, n, n); }
+
 void ds2_swiglu(float *out, const float *g, const float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float gi = g[i], ui = u[i];
+    int64_t i = 0;
+    for (; i + 3 < n; i += 4) {
+        for (int l = 0; l < 4; l++) {
+            const float gi = g[i + l], ui = u[i + l];
+            out[i + l] = gi / (1.0f + ggml_expf_lane(0.0f - gi)) * ui;
+        }
+    }
+    for (; i < n; i++) {
+        const float gi = g[i], ui = u[i];
         out[i] = gi / (1.0f + expf(-gi)) * ui;
     }
+}
+
+void ds2_swiglu_rows(float *out, const float *g, const float *u, int64_t rows, int64_t cols) {
+    for (int64_t r = 0; r < rows; r++) ds2_swiglu(out + r * cols, g + r * cols, u + r * cols, cols);
+}
+
+double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
+    for (int64_t i = 0; i < n; i++) acc += (double)(a[i] * b[i]);
+    return acc;
+}
+
+double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
+    for (int64_t i = 0; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * b[i]);
+    return acc;
 }
 
 float ds2_dot_f32(int64_t n, const float *a, const float *b) {
