@@ -23,6 +23,18 @@
 //    (written as -Infinity). Such rows are counted and reported on stderr.
 //  - The context uses an F32 KV cache (experimentalKvCacheKeyType/ValueType "F32"), flash attention
 //    off, gpu off. Seed is irrelevant (greedy, no randomness).
+//  - CPU variant (--cpu-variant, default x64 on x86-64): the package ships one ggml CPU backend per
+//    instruction-set level (libggml-cpu-{x64,sse42,sandybridge,haswell,skylakex,icelake,zen4,...}.so)
+//    and ggml normally loads the best one for the host. Their arithmetic differs in the last bits
+//    (FMA lanes and tinyBLAS block sums in the AVX builds, SIMD exp, Q8_0 rounding ties), and with
+//    F16/Q8_0-rounded activations such bits decide rounding steps that then propagate through the KV
+//    cache: on the tiny test models the variants disagree with EACH OTHER by up to ~0.9 in log p for
+//    Q4_0 and ~0.1 for Q8_0 (zen4 vs haswell vs sse42 vs x64, same model and tokens). Only the
+//    baseline x64 build (SSE2, no FMA, no tinyBLAS) gives the same bits on every x86-64 host, so it
+//    is the default. It is selected by loading that one backend before node-llama-cpp looks for
+//    one (addon loadBackends(dir) on a directory holding only that variant); the loaded library is
+//    then checked in /proc/self/maps. --cpu-variant auto keeps ggml's own choice. Within a variant
+//    the results do not depend on the thread count or the batch size.
 
 import fs from "node:fs";
 import path from "node:path";
@@ -32,13 +44,14 @@ function usage(msg) {
     if (msg) process.stderr.write(`llama_logprobs: ${msg}\n`);
     process.stderr.write(
         "usage: node tests/oracle/llama_logprobs.mjs --model m.gguf --tokens 1,2,3|@file --out lp.f32 " +
-        "[--threads N] [--verbose]\n" +
-        "  --tokens @file reads comma/whitespace separated ids from a file\n");
+        "[--threads N] [--cpu-variant x64|auto|<name>] [--verbose]\n" +
+        "  --tokens @file reads comma/whitespace separated ids from a file\n" +
+        "  --cpu-variant: ggml CPU backend to load (default x64 on x86-64, else auto = ggml's pick)\n");
     process.exit(2);
 }
 
 function parseArgs(argv) {
-    const args = {threads: 0, verbose: false};
+    const args = {threads: 0, verbose: false, cpuVariant: process.arch === "x64" ? "x64" : "auto"};
     for (let i = 0; i < argv.length; i++) {
         const a = argv[i];
         const next = () => {
@@ -49,12 +62,14 @@ function parseArgs(argv) {
         else if (a === "--tokens") args.tokens = next();
         else if (a === "--out" || a === "-o") args.out = next();
         else if (a === "--threads" || a === "-t") args.threads = Number.parseInt(next(), 10);
+        else if (a === "--cpu-variant") args.cpuVariant = next();
         else if (a === "--verbose" || a === "-v") args.verbose = true;
         else if (a === "--help" || a === "-h") usage();
         else usage(`unknown argument ${a}`);
     }
     if (!args.model || !args.tokens || !args.out) usage("--model, --tokens and --out are required");
     if (!Number.isInteger(args.threads) || args.threads < 0) usage("--threads must be a non-negative integer");
+    if (!/^[A-Za-z0-9_.]+$/.test(args.cpuVariant)) usage(`bad --cpu-variant "${args.cpuVariant}"`);
     return args;
 }
 
@@ -72,6 +87,30 @@ function parseTokens(spec) {
 const args = parseArgs(process.argv.slice(2));
 const tokens = parseTokens(args.tokens);
 const t0 = performance.now();
+
+// Pin the ggml CPU backend variant (see the header): load it from a directory that holds only that
+// library, through the prebuilt addon itself, before node-llama-cpp loads the best one for the host.
+// node-llama-cpp then finds a CPU backend already registered and loads no other.
+let variantDir = null;
+if (args.cpuVariant !== "auto") {
+    const {createRequire} = await import("node:module");
+    const os = await import("node:os");
+    const req = createRequire(import.meta.url); // resolves like this script's import("node-llama-cpp")
+    const plat = `${process.platform}-${process.arch}`;
+    let binDir;
+    try { // the platform package node-llama-cpp takes its prebuilt binaries from
+        const {getBinsDir} = await import(`@node-llama-cpp/${plat}`);
+        binDir = path.join(getBinsDir().binsDir, plat);
+    } catch {
+        usage(`--cpu-variant ${args.cpuVariant}: prebuilt package @node-llama-cpp/${plat} not found (use --cpu-variant auto)`);
+    }
+    const lib = path.join(binDir, `libggml-cpu-${args.cpuVariant}.so`);
+    if (!fs.existsSync(lib)) usage(`--cpu-variant ${args.cpuVariant}: ${lib} not found`);
+    variantDir = fs.mkdtempSync(path.join(os.tmpdir(), "ggml-cpu-variant-"));
+    fs.symlinkSync(lib, path.join(variantDir, path.basename(lib)));
+    const addon = req(path.join(binDir, "llama-addon.node"));
+    addon.loadBackends(variantDir);
+}
 
 const {getLlama, LlamaLogLevel} = await import("node-llama-cpp");
 
@@ -107,8 +146,24 @@ function loadedCpuBackend() {
     }
 }
 
+// The pinned variant must be the only ggml CPU backend in the process.
+function checkCpuVariant() {
+    if (args.cpuVariant === "auto") return;
+    let libs = [];
+    try {
+        const maps = fs.readFileSync("/proc/self/maps", "utf8");
+        libs = [...new Set([...maps.matchAll(/\/(libggml-cpu[^/\s]*\.so)\s*$/gm)].map((m) => m[1]))];
+    } catch {
+        return; // no /proc: cannot check
+    }
+    const want = `libggml-cpu-${args.cpuVariant}.so`;
+    if (libs.length !== 1 || libs[0] !== want)
+        throw new Error(`--cpu-variant ${args.cpuVariant}: loaded CPU backends are [${libs.join(", ")}], expected ${want}`);
+}
+
 let model, context;
 try {
+    checkCpuVariant();
     model = await llama.loadModel({
         modelPath: path.resolve(args.model),
         gpuLayers: 0,
@@ -181,4 +236,5 @@ try {
     await context?.dispose();
     await model?.dispose();
     await llama.dispose();
+    if (variantDir) fs.rmSync(variantDir, {recursive: true, force: true});
 }
