@@ -36,9 +36,12 @@ static void *cache_pe(ds2_session *s, int l, int32_t pos) {
     return (char *)s->kv_pe + (((size_t)l * s->n_ctx + pos) * hp->qk_rope) * s->kv_elem;
 }
 
-/* acc + Σ row[i]·x[i] in double (one segment of a longer dot product) */
-static double dot_cache_acc(const ds2_session *s, const void *row, const float *x, int64_t n, double acc) {
-    return s->kv_elem == 4 ? ds2_dot_f32_acc(n, row, x, acc) : ds2_dot_f16_f32_acc(n, row, x, acc);
+/* acc + Σ row[i]·x[i] in double (one segment of a longer dot product). With an f16 cache llama.cpp rounds
+ * the query to f16 first (mul_mat of an F16 tensor converts its F32 operand to F16): x16 holds that copy. */
+static double dot_cache_acc(const ds2_session *s, const void *row, const float *x, const uint16_t *x16, int64_t n,
+                            double acc) {
+    if (s->kv_elem == 4) return ds2_dot_f32_acc(n, row, x, acc);
+    return x16 ? ds2_dot_f16_f16_acc(n, row, x16, acc) : ds2_dot_f16_f32_acc(n, row, x, acc);
 }
 
 /* Attention-weighted sum o[c] = Σ_j p[j]·v_j[c] for j < n_kv, as llama.cpp's kqv = mul_mat(V^T, kq): each
@@ -53,9 +56,10 @@ static void kqv_sum(const float *p, int32_t n_kv, int f16, const void *(*get)(vo
         for (int64_t c = 0; c < nc; c++) acc[c] = 0.0;
         for (int32_t j = 0; j < n_kv; j++) {
             const float pj = p[j];
-            if (f16) {
+            if (f16) { /* F16 values: llama.cpp rounds the probabilities to f16 as well */
+                const float pj16 = ds2_f16_to_f32(ds2_f32_to_f16(pj));
                 const uint16_t *v = (const uint16_t *)get(gctx, j) + c0;
-                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(ds2_f16_to_f32(v[c]) * pj);
+                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(ds2_f16_to_f32(v[c]) * pj16);
             } else {
                 const float *v = (const float *)get(gctx, j) + c0;
                 for (int64_t c = 0; c < nc; c++) acc[c] += (double)(v[c] * pj);
@@ -78,6 +82,9 @@ static const void *get_v_naive(void *vctx, int32_t j) {
     row_ctx *r = vctx;
     return r->s->kv_naive + ((size_t)j * r->H + r->h) * (r->dn + r->dv) + r->dn;
 }
+
+/* f16 copy of one (token, head) query on the stack: dc + dr = 576 in every DeepSeek model */
+enum { Q16_MAX = 2048 };
 
 /* llama.cpp's KV cache is padded (to 256 cells); its softmax rows have masked tails, grouped by 4 */
 static int64_t padded_row(int32_t n_kv) { return ((int64_t)n_kv + 3) / 4 * 4; }
@@ -127,9 +134,15 @@ static void attend_task(void *vctx, int32_t ith, int32_t nth) {
         row_ctx rc = {s, c->l, h, H, dn, dv};
         if (!c->naive) {
             const float *qa = s->q_abs + ((size_t)t * H + h) * dc;
+            uint16_t q16[Q16_MAX];
+            const int r16 = s->kv_elem == 2 && dc + dr <= Q16_MAX;
+            if (r16) {
+                ds2_f32_to_f16_row(qa, q16, dc);
+                ds2_f32_to_f16_row(q_pe, q16 + dc, dr);
+            }
             for (int32_t j = 0; j < n_kv; j++) {
-                double acc = dot_cache_acc(s, cache_latent(s, c->l, j), qa, dc, 0.0);
-                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, dr, acc);
+                double acc = dot_cache_acc(s, cache_latent(s, c->l, j), qa, r16 ? q16 : NULL, dc, 0.0);
+                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, r16 ? q16 + dc : NULL, dr, acc);
                 p[j] = (float)acc * hp->kq_scale;
             }
             ds2_softmax_row(p, n_kv, padded_row(n_kv));
@@ -139,7 +152,7 @@ static void attend_task(void *vctx, int32_t ith, int32_t nth) {
             for (int32_t j = 0; j < n_kv; j++) {
                 const float *kn = s->kv_naive + ((size_t)j * H + h) * (dn + dv);
                 double acc = ds2_dot_f32_acc(dn, kn, qn, 0.0);
-                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, dr, acc);
+                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, NULL, dr, acc);
                 p[j] = (float)acc * hp->kq_scale;
             }
             ds2_softmax_row(p, n_kv, padded_row(n_kv));

@@ -199,6 +199,11 @@ double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double 
     return acc;
 }
 
+double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
+    for (int64_t i = 0; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * ds2_half_to_float_inline(b[i]));
+    return acc;
+}
+
 float ds2_dot_f32(int64_t n, const float *a, const float *b) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) sum += (double)(a[i] * b[i]);
