@@ -225,6 +225,7 @@ static int cmd_eval(const char *path, const char *tokens_arg, const char *logits
         }
         double g1 = now_s();
         printf("\n");
+        fflush(stdout); /* keep the timing line (stderr) after the tokens when both go to one terminal/pipe */
         if (n_gen > 1)
             fprintf(stderr, "generation: %d tokens in %.3f s (%.1f tokens/s)\n", n_gen - 1, g1 - g0, (n_gen - 1) / (g1 - g0));
     }
