@@ -35,7 +35,8 @@
     X(DS2_E_BAD_TOKEN, "token id out of range")                                            \
     X(DS2_E_CONTEXT_FULL, "context is full")                                               \
     X(DS2_E_CANCELLED, "cancelled")                                                        \
-    X(DS2_E_NO_TOKENIZER, "the model has no usable tokenizer")
+    X(DS2_E_NO_TOKENIZER, "the model has no usable tokenizer")                            \
+    X(DS2_E_UNSUPPORTED_TEMPLATE, "the model's chat template is not one the built-in formatter knows")
 
 typedef enum ds2_status {
 #define DS2_X_ENUM(name, msg) name,
