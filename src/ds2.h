@@ -135,6 +135,117 @@ int32_t ds2_session_n_ctx(const ds2_session *session);
 /* Forgets cached tokens from position n on (n ≤ n_past), e.g. to reuse a common prompt prefix. */
 ds2_status ds2_session_truncate(ds2_session *session, int32_t n, ds2_error *err);
 
+/* ---- sampling, generation, chat --------------------------------------------------------------------- */
+/* Determinism: the sampler's RNG is our own (xoshiro256** seeded through splitmix64, integers only) and its
+ * float math uses only +, −, ×, ÷ and a polynomial exp of our own (no libm, no FMA contraction), so the same
+ * seed, settings and logits give the same ids on every build, native or WebAssembly. */
+
+typedef struct ds2_logit_bias {
+    int32_t id;
+    float bias; /* added to the logit; -INFINITY bans the token */
+} ds2_logit_bias;
+
+/* Applied in llama.cpp's order: logit bias → penalties → top-k → top-p → min-p → temperature → draw. */
+typedef struct ds2_sampler_params {
+    float temperature;       /* <= 0: greedy (argmax after bias and penalties). Default 0.8 */
+    int32_t top_k;           /* keep the k most likely; <= 0 = off. Default 40 */
+    float top_p;             /* keep the smallest set with probability >= p; >= 1 = off. Default 0.95 */
+    float min_p;             /* keep p >= min_p · p_max; <= 0 = off. Default 0.05 */
+    float repeat_penalty;    /* seen tokens: logit / rp if > 0 else logit · rp; 1 = off. Default 1 */
+    float presence_penalty;  /* seen tokens: logit − presence; 0 = off */
+    float frequency_penalty; /* seen tokens: logit − count · frequency; 0 = off */
+    int32_t penalty_last_n;  /* window of accepted tokens the penalties look at; 0 = off; -1 = 8192. Default 64 */
+    uint64_t seed;           /* Default 0x5EED */
+    const ds2_logit_bias *logit_bias; /* copied by ds2_sampler_create */
+    int32_t n_logit_bias;
+} ds2_sampler_params;
+
+ds2_sampler_params ds2_sampler_default_params(void);
+
+typedef struct ds2_sampler ds2_sampler;
+/* n_vocab: the length of the logits rows it will be given (ds2_vocab_size / ds2_model_info.n_vocab). */
+ds2_status ds2_sampler_create(int32_t n_vocab, const ds2_sampler_params *params, ds2_sampler **out,
+                              ds2_error *err);
+void ds2_sampler_free(ds2_sampler *s);
+/* Forgets the accepted tokens and re-seeds the RNG (same seed: the same sequence again). */
+void ds2_sampler_reset(ds2_sampler *s);
+/* Picks the next id from n_vocab logits (not modified). -1 only for NULL arguments. */
+int32_t ds2_sampler_sample(ds2_sampler *s, const float *logits);
+/* Records a token in the penalty window (call it for prompt tokens too if they should be penalised). */
+void ds2_sampler_accept(ds2_sampler *s, int32_t id);
+/* The candidates the last ds2_sampler_sample drew from, most likely first, with their final probabilities
+ * (after every cut-off and the temperature). Returns how many there are (copies at most cap). */
+int32_t ds2_sampler_candidates(const ds2_sampler *s, int32_t *ids, float *probs, int32_t cap);
+
+typedef struct ds2_generate_params {
+    int32_t max_tokens;           /* tokens to generate; -1 = until the context is full. Default -1 */
+    ds2_sampler_params sampler;
+    const char *const *stop;      /* stop strings (matched on the output text, also across tokens); the
+                                   * matched text and anything after it is not emitted */
+    int32_t n_stop;
+    int32_t stop_at_eos;          /* stop when the model samples EOS (not emitted). Default 1 */
+    /* When the context fills: 0 = stop (DS2_STOP_CONTEXT_FULL); n > 0 = keep the first n cached tokens
+     * (system prompt), drop half of the rest (ds2_session_shift) and go on. Default 0 */
+    int32_t context_shift_keep;
+} ds2_generate_params;
+
+ds2_generate_params ds2_generate_default_params(void);
+
+typedef enum ds2_stop_reason {
+    DS2_STOP_NONE = 0, DS2_STOP_EOS, DS2_STOP_STRING, DS2_STOP_MAX_TOKENS, DS2_STOP_CALLBACK,
+    DS2_STOP_CANCELLED, DS2_STOP_CONTEXT_FULL
+} ds2_stop_reason;
+
+typedef struct ds2_generate_stats {
+    int32_t n_prompt, n_gen;          /* tokens evaluated for the prompt, tokens generated (sampled) */
+    double prompt_ms, gen_ms;         /* wall time of the prompt pass, of the generation loop */
+    double prompt_tps, gen_tps;       /* tokens per second of each */
+    ds2_stop_reason stop_reason;
+    int32_t n_shifted;                /* cache positions dropped by context shifts */
+} ds2_generate_stats;
+
+/* Called once per generated token with the text that became final with it (complete UTF-8, possibly empty:
+ * text that may begin a stop string or an unfinished character is held back). After the last token, text
+ * still held (that was not a stop string) comes in one more call with id = -1. Return nonzero to stop. */
+typedef int (*ds2_token_fn)(void *ud, int32_t id, const char *piece, size_t len);
+
+/* Appends prompt[0..n_prompt) to the session's cache (after what it holds: truncate first to reuse a common
+ * prefix) and generates. Every generated token except the last one is evaluated into the cache, so after the
+ * call the cache holds ds2_session_n_past() tokens: the prompt and then the generated ids in order. `cancel`
+ * (may be NULL) is read before every token and between prompt batches: when it becomes nonzero the call
+ * returns DS2_E_CANCELLED within one token. Everything is allocated before the decode loop. */
+ds2_status ds2_generate(ds2_session *session, const int32_t *prompt, int32_t n_prompt,
+                        const ds2_generate_params *params, ds2_token_fn on_token, void *ud,
+                        const volatile int32_t *cancel, ds2_generate_stats *stats, ds2_error *err);
+
+/* Drops cache positions [keep, keep + discard) and moves the later ones down by `discard`, re-rotating their
+ * RoPE part (k_pe) to the new positions; the latents are position-free and move as they are. Afterwards the
+ * session continues as if the kept tokens had been evaluated at their new positions. */
+ds2_status ds2_session_shift(ds2_session *session, int32_t keep, int32_t discard, ds2_error *err);
+
+typedef struct ds2_chat_message {
+    const char *role;    /* "system", "user" or "assistant" */
+    const char *content; /* UTF-8, NUL-terminated */
+} ds2_chat_message;
+
+typedef enum ds2_chat_format {
+    DS2_CHAT_UNKNOWN = 0, /* the GGUF has a template the built-in formatter does not know */
+    DS2_CHAT_DEEPSEEK2 = 1,
+    DS2_CHAT_DEEPSEEK3 = 2
+} ds2_chat_format;
+
+/* Which built-in format renders this model's tokenizer.chat_template (recognised as llama.cpp does):
+ * DeepSeek-V2 also when the GGUF has no template. */
+ds2_chat_format ds2_chat_detect(const ds2_model *model);
+
+/* Renders messages into the prompt text (tokenize it with parse_special = 1 and add_bos as the model says:
+ * the text never starts with BOS, so BOS is not doubled). An unrecognised template fails with
+ * DS2_E_UNSUPPORTED_TEMPLATE: render it yourself (e.g. Jinja in JS) and tokenize that text instead. The
+ * output is NUL-terminated; if cap is too small, DS2_E_INVALID_ARG with *len = the length needed (without
+ * the NUL). */
+ds2_status ds2_chat_render(const ds2_model *model, const ds2_chat_message *messages, int32_t n_messages,
+                           int32_t add_generation_prompt, char *buf, size_t cap, size_t *len, ds2_error *err);
+
 #ifdef __cplusplus
 }
 #endif
