@@ -307,7 +307,9 @@ TEST(traits_table) {
     ASSERT_EQ_I64(ds2_type_traits_get(DS2_BF16)->vec_dot_type, DS2_BF16);
     ASSERT_EQ_I64(ds2_type_traits_get(DS2_Q8_0)->vec_dot_type, DS2_Q8_0);
     ASSERT_EQ_I64(ds2_type_traits_get(DS2_Q4_0)->vec_dot_type, DS2_Q8_0);
-    ASSERT_TRUE(ds2_type_traits_get(DS2_Q4_K) == NULL);
+    ASSERT_TRUE(ds2_type_traits_get(DS2_IQ2_XXS) == NULL); /* a type this build has no kernels for */
+    ASSERT_TRUE(ds2_type_traits_get(DS2_Q8_K) == NULL);    /* partner-only: no vec_dot */
+    ASSERT_TRUE(ds2_type_traits_act_get(DS2_Q8_K) != NULL && ds2_type_traits_act_get(DS2_Q8_1) != NULL);
     ASSERT_TRUE(ds2_type_traits_get(-1) == NULL);
     ASSERT_TRUE(ds2_type_traits_get(DS2_DTYPE_COUNT) == NULL);
     ASSERT_TRUE(ds2_type_traits_get(4) == NULL); /* unused id */

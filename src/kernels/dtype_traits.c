@@ -20,6 +20,18 @@ static const ds2_type_traits k_ref[DS2_DTYPE_COUNT] = {
     [DS2_BF16] = {DS2_BF16, ds2_ref_bf16_to_float, ds2_ref_bf16_from_float, ds2_ref_vec_dot_bf16_bf16},
     [DS2_Q8_0] = {DS2_Q8_0, ds2_ref_q8_0_to_float, ds2_ref_q8_0_from_float, ds2_ref_vec_dot_q8_0_q8_0},
     [DS2_Q4_0] = {DS2_Q8_0, ds2_ref_q4_0_to_float, ds2_ref_q4_0_from_float, ds2_ref_vec_dot_q4_0_q8_0},
+    [DS2_Q4_1] = {DS2_Q8_1, ds2_ref_q4_1_to_float, NULL, ds2_ref_vec_dot_q4_1_q8_1},
+    [DS2_Q5_0] = {DS2_Q8_0, ds2_ref_q5_0_to_float, NULL, ds2_ref_vec_dot_q5_0_q8_0},
+    [DS2_Q5_1] = {DS2_Q8_1, ds2_ref_q5_1_to_float, NULL, ds2_ref_vec_dot_q5_1_q8_1},
+    [DS2_Q8_1] = {DS2_Q8_1, ds2_ref_q8_1_to_float, ds2_ref_q8_1_from_float, NULL},
+    [DS2_Q2_K] = {DS2_Q8_K, ds2_ref_q2_k_to_float, NULL, ds2_ref_vec_dot_q2_k_q8_k},
+    [DS2_Q3_K] = {DS2_Q8_K, ds2_ref_q3_k_to_float, NULL, ds2_ref_vec_dot_q3_k_q8_k},
+    [DS2_Q4_K] = {DS2_Q8_K, ds2_ref_q4_k_to_float, NULL, ds2_ref_vec_dot_q4_k_q8_k},
+    [DS2_Q5_K] = {DS2_Q8_K, ds2_ref_q5_k_to_float, NULL, ds2_ref_vec_dot_q5_k_q8_k},
+    [DS2_Q6_K] = {DS2_Q8_K, ds2_ref_q6_k_to_float, NULL, ds2_ref_vec_dot_q6_k_q8_k},
+    [DS2_Q8_K] = {DS2_Q8_K, ds2_ref_q8_k_to_float, ds2_ref_q8_k_from_float, NULL},
+    [DS2_IQ4_NL] = {DS2_Q8_0, ds2_ref_iq4_nl_to_float, NULL, ds2_ref_vec_dot_iq4_nl_q8_0},
+    [DS2_IQ4_XS] = {DS2_Q8_K, ds2_ref_iq4_xs_to_float, NULL, ds2_ref_vec_dot_iq4_xs_q8_k},
 };
 
 /* The table ds2_type_traits_get answers from. Today it is the reference; SIMD kernels replace entries here
@@ -36,3 +48,14 @@ static const ds2_type_traits *lookup(const ds2_type_traits *table, int32_t type)
 const ds2_type_traits *ds2_type_traits_get(int32_t type) { return lookup(k_fast, type); }
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
+
+/* Activation types: any entry with from_float (partner-only Q8_1 / Q8_K included). */
+static const ds2_type_traits *lookup_act(const ds2_type_traits *table, int32_t type) {
+    if (type < 0 || type >= DS2_DTYPE_COUNT) return NULL;
+    const ds2_type_traits *t = &table[type];
+    return t->from_float ? t : NULL;
+}
+
+const ds2_type_traits *ds2_type_traits_act_get(int32_t type) { return lookup_act(k_fast, type); }
+
+const ds2_type_traits *ds2_type_traits_ref_act_get(int32_t type) { return lookup_act(k_ref, type); }

@@ -20,7 +20,8 @@ typedef struct ds2_type_traits {
     int32_t vec_dot_type; /* activation type a row of this type is dotted with */
     /* y[0..n) = dequantized x; n is a multiple of the block size */
     void (*to_float)(const void *x, float *y, int64_t n);
-    /* quantize/round n floats into this type's blocks (set for types used as activations: F32, F16, BF16, Q8_0) */
+    /* quantize/round n floats into this type's blocks (set for activation types: F32, F16, BF16, Q8_0, Q8_1, Q8_K;
+     * Q4_0 has one too, for tests) */
     void (*from_float)(const float *x, void *y, int64_t n);
     /* *s = dot(w[0..n), a[0..n)) with w of this type and a of vec_dot_type */
     void (*vec_dot)(int64_t n, float *s, const void *w, const void *a);
@@ -28,6 +29,9 @@ typedef struct ds2_type_traits {
 
 /* NULL if this build has no kernels for `type` (the binder reports DS2_E_UNSUPPORTED_DTYPE). */
 const ds2_type_traits *ds2_type_traits_get(int32_t type);
+/* Traits of an activation (partner) type — one whose from_float is set, including the partner-only Q8_1 and
+ * Q8_K that ds2_type_traits_get does not return (they have no vec_dot); NULL otherwise. */
+const ds2_type_traits *ds2_type_traits_act_get(int32_t type);
 
 /* ---- matrix products ----------------------------------------------------------------------------------
  * W: `rows` rows of `cols` elements of type wtype, row r at (char *)W + r·ds2_row_bytes(wtype, cols).

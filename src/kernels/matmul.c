@@ -23,7 +23,7 @@ size_t ds2_matmul_qbuf_bytes(int32_t wtype, int64_t cols, int64_t n_tok) {
 void ds2_quantize_act(int32_t wtype, const float *x, int64_t cols, int64_t n_tok, void *qx) {
     const ds2_type_traits *tr = ds2_type_traits_get(wtype);
     if (!tr) return;
-    const ds2_type_traits *pt = ds2_type_traits_get(tr->vec_dot_type);
+    const ds2_type_traits *pt = ds2_type_traits_act_get(tr->vec_dot_type);
     const size_t arb = ds2_row_bytes(tr->vec_dot_type, cols);
     for (int64_t t = 0; t < n_tok; t++) pt->from_float(x + t * cols, (char *)qx + (size_t)t * arb, cols);
 }

@@ -59,8 +59,41 @@ void ds2_ref_q4_0_to_float(const void *x, float *y, int64_t n);
 void ds2_ref_q4_0_from_float(const float *x, void *y, int64_t n); /* llama.cpp quantize_row_q4_0_ref */
 void ds2_ref_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 
+/* ---- quant_ref_legacy.c: Q4_1, Q5_0, Q5_1 and the Q8_1 activation type ---- */
+void ds2_ref_q8_1_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_q8_1_from_float(const float *x, void *y, int64_t n); /* llama.cpp quantize_row_q8_1_ref */
+void ds2_ref_q4_1_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q5_0_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q5_1_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+
+/* ---- quant_ref_k.c: K-quants (256-element super-blocks) and the Q8_K activation type ---- */
+void ds2_ref_q8_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_q8_k_from_float(const float *x, void *y, int64_t n); /* llama.cpp quantize_row_q8_K_ref */
+void ds2_ref_q2_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q3_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q4_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q5_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_q6_k_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a);
+
+/* ---- quant_ref_iq.c: IQ4_NL (·Q8_0), IQ4_XS (·Q8_K) ---- */
+extern const int8_t ds2_kvalues_iq4nl[16]; /* the IQ4 codebook */
+void ds2_ref_iq4_nl_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_ref_iq4_xs_to_float(const void *x, float *y, int64_t n);
+void ds2_ref_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a);
+
 /* ---- dtype_traits.c ---- */
 /* The scalar traits of `type` regardless of what ds2_type_traits_get dispatches to (the test oracle). */
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type);
+/* The same for activation (partner) types, including the partner-only Q8_1 / Q8_K (from_float set). */
+const ds2_type_traits *ds2_type_traits_ref_act_get(int32_t type);
 
 #endif
