@@ -135,6 +135,45 @@ int32_t ds2_session_n_ctx(const ds2_session *session);
 /* Forgets cached tokens from position n on (n ≤ n_past), e.g. to reuse a common prompt prefix. */
 ds2_status ds2_session_truncate(ds2_session *session, int32_t n, ds2_error *err);
 
+/* ---- text ------------------------------------------------------------------------------------------- */
+/* The tokenizer is built from the GGUF's tokenizer.ggml.* metadata when the model loads (also for
+ * vocabulary-only files). A model whose tokenizer is missing or unsupported (e.g. an unknown
+ * tokenizer.ggml.pre) still loads; the calls below then fail with DS2_E_NO_TOKENIZER and say why. */
+
+int32_t ds2_vocab_size(const ds2_model *model);
+int32_t ds2_token_bos(const ds2_model *model);                /* -1 if none */
+int32_t ds2_token_eos(const ds2_model *model);                /* -1 if none */
+int32_t ds2_token_add_bos(const ds2_model *model);            /* tokenizer.ggml.add_bos_token */
+/* 1 for CONTROL / UNKNOWN / UNUSED tokens (never shown as text when streaming), else 0 (also if out of range). */
+int32_t ds2_token_is_control(const ds2_model *model, int32_t id);
+
+/* Text (UTF-8, any bytes: invalid sequences are tokenized byte by byte) → ids. add_bos: prepend BOS when the
+ * model asks for it (tokenizer.ggml.add_bos_token). parse_special: control tokens written in the text (e.g.
+ * "<｜end▁of▁sentence｜>") become their ids; otherwise they are plain text. If `cap` is too small, returns
+ * DS2_E_INVALID_ARG with *n_tokens = the number needed (tokens may be NULL with cap 0 to ask). */
+ds2_status ds2_tokenize(const ds2_model *model, const char *text, size_t len, int32_t add_bos,
+                        int32_t parse_special, int32_t *tokens, int32_t cap, int32_t *n_tokens, ds2_error *err);
+/* Raw bytes of one token (byte-level decoded; control tokens give their text). Not NUL-terminated. If `cap`
+ * is too small, DS2_E_INVALID_ARG with *len = the size needed. */
+ds2_status ds2_token_to_bytes(const ds2_model *model, int32_t id, char *buf, size_t cap, size_t *len,
+                              ds2_error *err);
+
+/* Streaming decode: push ids one at a time; each push emits only complete UTF-8 characters, so a character
+ * split across tokens appears whole once its last byte arrives. Control tokens (BOS/EOS…) emit nothing.
+ * Invalid bytes come out as U+FFFD (one per maximal invalid subsequence, as WHATWG / from_utf8_lossy), so
+ * every piece is valid UTF-8 and the pieces concatenate to the lossy decode of all tokens' bytes. Outputs are
+ * not NUL-terminated; if `cap` is too small, DS2_E_INVALID_ARG with *len = the size needed and nothing is
+ * consumed (3 × the token's byte length + 8 always suffices). */
+typedef struct ds2_detokenizer ds2_detokenizer;
+ds2_status ds2_detokenizer_create(const ds2_model *model, ds2_detokenizer **out, ds2_error *err);
+ds2_status ds2_detokenizer_push(ds2_detokenizer *d, int32_t id, char *buf, size_t cap, size_t *len,
+                                ds2_error *err);
+/* Emits what is still held (an incomplete character at the end of the stream) as U+FFFD per invalid byte
+ * sequence, and resets. */
+ds2_status ds2_detokenizer_flush(ds2_detokenizer *d, char *buf, size_t cap, size_t *len, ds2_error *err);
+void ds2_detokenizer_reset(ds2_detokenizer *d);
+void ds2_detokenizer_free(ds2_detokenizer *d);
+
 /* ---- sampling, generation, chat --------------------------------------------------------------------- */
 /* Determinism: the sampler's RNG is our own (xoshiro256** seeded through splitmix64, integers only) and its
  * float math uses only +, −, ×, ÷ and a polynomial exp of our own (no libm, no FMA contraction), so the same

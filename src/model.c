@@ -7,6 +7,7 @@
 #include "error.h"
 #include "dtype.h"
 #include "model.h"
+#include "tokenizer.h"
 
 struct ds2_loader {
     ds2_gguf *g;
@@ -67,6 +68,8 @@ ds2_status ds2_loader_finish(ds2_loader *l, ds2_model **out, ds2_error *err) {
     }
     m->gguf = l->g; /* the model now owns the parsed file and its arena */
     l->g = NULL;
+    /* a model without a usable tokenizer still evaluates token ids; the text calls report tok_err */
+    ds2_tokenizer_build(m->gguf, &m->tok, &m->tok_err);
     *out = m;
     return DS2_OK;
 }
@@ -111,6 +114,7 @@ ds2_status ds2_model_load_file(const char *path, const ds2_loader_params *params
 
 void ds2_model_free(ds2_model *m) {
     if (!m) return;
+    ds2_tokenizer_free(m->tok);
     ds2_weights_free(&m->w);
     ds2_gguf_free(m->gguf);
     free(m);

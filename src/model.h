@@ -12,6 +12,8 @@ struct ds2_model {
     ds2_hparams hp;
     ds2_weights w;
     int has_weights;
+    struct ds2_tokenizer *tok; /* NULL if the file's tokenizer is missing/unsupported; tok_err says why */
+    ds2_error tok_err;
 };
 
 #endif
