@@ -180,3 +180,50 @@ ds2_status ds2_session_truncate(ds2_session *s, int32_t n, ds2_error *err) {
     s->n_past = n; /* rows past n are simply overwritten by the next tokens */
     return DS2_OK;
 }
+
+/* Context shift. Only k_pe carries position (RoPE); the latents are position-free and move unchanged. A key
+ * cached at position `old` is mag·R(θ(old))·k; at `new` it must be mag·R(θ(new))·k, so each pair is rotated by
+ * θ_i(new) − θ_i(old). That rotation is built from the same cos/sin rows the forward pass uses
+ * (cos(a−b) = cos a·cos b + sin a·sin b, …, divided by mag²), so the shifted key equals a recomputed one to
+ * float rounding even at positions where the float angles themselves are inexact. */
+ds2_status ds2_session_shift(ds2_session *s, int32_t keep, int32_t discard, ds2_error *err) {
+    if (!s) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_session_shift: NULL session");
+    if (keep < 0 || discard < 0 || discard > s->n_past - keep)
+        return ds2_fail(err, DS2_E_INVALID_ARG, "cannot drop positions [%d, %d + %d): the session holds %d tokens",
+                        keep, keep, discard, s->n_past);
+    if (discard == 0) return DS2_OK;
+    const ds2_hparams *hp = &s->model->hp;
+    const size_t dc = (size_t)hp->kv_lora_rank, dr = (size_t)hp->qk_rope, C = (size_t)s->n_ctx, e = s->kv_elem;
+    const int32_t from = keep + discard, moved = s->n_past - from;
+    for (int32_t l = 0; l < hp->n_layer; l++) {
+        char *lat = (char *)s->kv_latent + (size_t)l * C * dc * e;
+        char *pe = (char *)s->kv_pe + (size_t)l * C * dr * e;
+        memmove(lat + (size_t)keep * dc * e, lat + (size_t)from * dc * e, (size_t)moved * dc * e);
+        memmove(pe + (size_t)keep * dr * e, pe + (size_t)from * dr * e, (size_t)moved * dr * e);
+    }
+    /* scratch (no allocation): rot → s->cs [dr], cos/sin of the new position → s->kva [dc+dr], a k_pe row → s->q */
+    float *rot = s->cs, *cs_new = s->kva, *row = s->q;
+    const double mag2 = (double)s->rope.magnitude * (double)s->rope.magnitude;
+    for (int32_t j = 0; j < moved; j++) {
+        const int32_t pos = keep + j;
+        ds2_rope_cos_sin(&s->rope, (float)(pos + discard), rot);
+        ds2_rope_cos_sin(&s->rope, (float)pos, cs_new);
+        for (size_t i = 0; i < dr / 2; i++) {
+            const double co = rot[2 * i], so = rot[2 * i + 1], cn = cs_new[2 * i], sn = cs_new[2 * i + 1];
+            rot[2 * i] = (float)((cn * co + sn * so) / mag2);     /* cos(θn − θo) */
+            rot[2 * i + 1] = (float)((sn * co - cn * so) / mag2); /* sin(θn − θo) */
+        }
+        for (int32_t l = 0; l < hp->n_layer; l++) {
+            void *p = (char *)s->kv_pe + (((size_t)l * C + (size_t)pos) * dr) * e;
+            if (e == 4) {
+                ds2_rope_apply((float *)p, rot, (int32_t)dr);
+            } else { /* f16 cache: rotate in f32, round back once */
+                ds2_f16_to_f32_row((const uint16_t *)p, row, (int64_t)dr);
+                ds2_rope_apply(row, rot, (int32_t)dr);
+                ds2_f32_to_f16_row(row, (uint16_t *)p, (int64_t)dr);
+            }
+        }
+    }
+    s->n_past -= discard;
+    return DS2_OK;
+}

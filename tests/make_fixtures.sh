@@ -17,5 +17,9 @@ tiny mla-f16 --seed 1 --gen mla --dtype f16
 tiny mla-bf16 --seed 1 --gen mla --dtype bf16
 tiny mla-q8_0 --seed 1 --gen mla --dtype q8_0
 tiny legacy-q4_0 --seed 1 --gen legacy --dtype q4_0
+# one-layer models: their cache is context-free, so a context shift must equal recomputing (test_shift)
+tiny one-mla-f32 --seed 4 --gen mla --dtype f32 --layers 1 --dense-layers 0
+tiny one-legacy-f32 --seed 5 --gen legacy --dtype f32 --layers 1 --q-lora-rank 0
+tiny notmpl-f32 --seed 6 --gen mla --dtype f32 --layers 2 --no-chat-template
 "$py" "$here/models/make_bad_gguf.py" --out "$out/bad" >/dev/null
 echo "fixtures written to $out"
