@@ -96,6 +96,14 @@ ds2_status ds2_model_tensor_info(const ds2_model *model, int32_t i, const char *
 /* Metadata value as text (strings verbatim, numbers printed, arrays summarised); NULL if absent. */
 const char *ds2_model_meta_str(const ds2_model *model, const char *key, char *buf, size_t buf_len);
 
+/* ---- kernels --------------------------------------------------------------------------------------- */
+/* The process-wide kernel set. "ref": the scalar kernels, bit-exact with llama.cpp's portable x64 CPU build
+ * (what the oracle tests compare against). "auto" (default): the fastest set this CPU/build has — "avx2"
+ * (chosen at run time by cpuid), "simd128" / "simd128-relaxed" (chosen by the wasm build), else "ref". The
+ * first kernel use reads $DS2_KERNELS (ref|auto|<set name>). Call before evaluating, not during. */
+ds2_status ds2_set_kernels(const char *name, ds2_error *err);
+const char *ds2_kernels_name(void); /* the set in use */
+
 /* ---- sessions -------------------------------------------------------------------------------------- */
 
 typedef enum ds2_kv_type { DS2_KV_F32 = 0, DS2_KV_F16 = 1 } ds2_kv_type;

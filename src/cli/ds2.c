@@ -2,7 +2,7 @@
  *
  *   ds2 info -m model.gguf
  *   ds2 eval -m model.gguf --tokens 1,2,3 [--logits out.f32] [-n N] [--threads N] [--kv f32|f16]
- *            [--attn auto|absorbed|naive] [--batch N] [--ctx N]
+ *            [--attn auto|absorbed|naive] [--batch N] [--ctx N] [--kernels ref|auto]
  *
  * `eval` runs the given token ids (used as given, no BOS added) as one prompt, prints the top-5 next tokens
  * per position and the greedy continuation of N tokens, and with --logits writes the logits of every prompt
@@ -25,10 +25,13 @@ static void usage(FILE *f) {
             "  ds2 info -m model.gguf\n"
             "  ds2 eval -m model.gguf --tokens 1,2,3 [--logits out.f32] [-n N] [--threads N]\n"
             "           [--kv f32|f16] [--attn auto|absorbed|naive] [--batch N] [--ctx N]\n"
+            "           [--kernels ref|auto]\n"
             "\n"
             "eval runs the token ids as given (no BOS is added), prints the top-5 next tokens per position\n"
             "and the greedy continuation of N tokens (-n, default 0); --logits writes every position's logits\n"
-            "as little-endian float32 (positions x vocab). The KV cache is f32 unless --kv f16.\n");
+            "as little-endian float32 (positions x vocab). The KV cache is f32 unless --kv f16.\n"
+            "--kernels ref uses the scalar kernels (bit-exact with llama.cpp's x64 CPU build; also\n"
+            "DS2_KERNELS=ref); auto (default) the fastest SIMD set of this CPU.\n");
 }
 
 static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) {
@@ -269,6 +272,9 @@ int main(int argc, char **argv) {
             else if (!strcmp(v, "absorbed")) sp.attn_mode = DS2_ATTN_ABSORBED;
             else if (!strcmp(v, "naive")) sp.attn_mode = DS2_ATTN_NAIVE;
             else { fprintf(stderr, "ds2: --attn expects auto, absorbed or naive\n"); return 2; }
+        } else if (!strcmp(a, "--kernels")) {
+            ds2_error e;
+            if (ds2_set_kernels(v, &e) != DS2_OK) { fprintf(stderr, "ds2: --kernels: %s\n", e.message); return 2; }
         } else {
             fprintf(stderr, "ds2: unknown option '%s'\n", a);
             usage(stderr);

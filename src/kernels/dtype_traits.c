@@ -5,14 +5,20 @@
  * a line too, with from_float set: Q4_1/Q5_1 pair with Q8_1, K-quants and IQ4_XS with Q8_K, IQ4_NL with Q8_0.
  * A partner-only type (Q8_1, Q8_K) has vec_dot = NULL and is not returned by ds2_type_traits_get.
  *
- * SIMD: a faster build overrides entries of the dispatch table (k_fast) at the marked spot; k_ref stays the
- * scalar oracle (ds2_type_traits_ref_get). Numerics of an override must stay within the tolerances the tests
- * allow against the reference.
+ * SIMD (kernel sets, below k_ref): the dispatch table is a copy of k_ref with the entries of the best
+ * instruction set this CPU/build has overlaid (simd.h), chosen once per process: DS2_KERNELS=ref in the
+ * environment or ds2_set_kernels("ref") keeps the scalar oracle (bit-exact with llama.cpp's x64 build).
+ * k_ref itself stays the oracle (ds2_type_traits_ref_get); numerics of an overlay are tested against it.
  */
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "../error.h"
 #include "kernels.h"
 #include "ref.h"
+#include "simd.h"
 
 static const ds2_type_traits k_ref[DS2_DTYPE_COUNT] = {
     [DS2_F32] = {DS2_F32, ds2_ref_f32_to_float, ds2_ref_f32_from_float, ds2_ref_vec_dot_f32_f32},
@@ -34,9 +40,92 @@ static const ds2_type_traits k_ref[DS2_DTYPE_COUNT] = {
     [DS2_IQ4_XS] = {DS2_Q8_K, ds2_ref_iq4_xs_to_float, NULL, ds2_ref_vec_dot_iq4_xs_q8_k},
 };
 
-/* The table ds2_type_traits_get answers from. Today it is the reference; SIMD kernels replace entries here
- * (e.g. under #if defined(__wasm_simd128__) / __AVX2__, defined in their own src/kernels/ files). */
-#define k_fast k_ref
+/* ---- kernel sets ----------------------------------------------------------------------------------------
+ * "ref": k_ref. The best set ("avx2" / "simd128" / "simd128-relaxed") is k_ref with SIMD entries overlaid;
+ * built once (identical bits whichever thread builds it first), then the active table is one atomic pointer,
+ * so the hot path (ds2_type_traits_get) is a load and an index. */
+
+static ds2_type_traits k_best[DS2_DTYPE_COUNT];
+static const char *k_best_name = "ref";
+static atomic_int k_best_state;                     /* 0 unbuilt, 1 building, 2 built */
+static _Atomic(const ds2_type_traits *) k_active;  /* NULL until the first lookup or ds2_set_kernels */
+static _Atomic(const char *) k_active_name;
+
+#if defined(DS2_HAVE_AVX2)
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+#endif
+
+static void build_best(void) {
+    int expected = 0;
+    if (!atomic_compare_exchange_strong(&k_best_state, &expected, 1)) {
+        while (atomic_load(&k_best_state) != 2) { /* another thread is building: microseconds */
+        }
+        return;
+    }
+    memcpy(k_best, k_ref, sizeof k_best);
+#if defined(DS2_HAVE_AVX2)
+    if (cpu_has_avx2()) {
+        k_best[DS2_F32].vec_dot = ds2_avx2_vec_dot_f32_f32;
+        k_best[DS2_F16].vec_dot = ds2_avx2_vec_dot_f16_f16;
+        k_best[DS2_F16].from_float = ds2_avx2_f16_from_float;
+        k_best[DS2_Q8_0].vec_dot = ds2_avx2_vec_dot_q8_0_q8_0;
+        k_best[DS2_Q8_0].from_float = ds2_avx2_q8_0_from_float;
+        k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
+        k_best_name = "avx2";
+    }
+#elif defined(__wasm_simd128__)
+    k_best[DS2_F32].vec_dot = ds2_simd128_vec_dot_f32_f32;
+    k_best[DS2_F16].vec_dot = ds2_simd128_vec_dot_f16_f16;
+    k_best[DS2_Q8_0].vec_dot = ds2_simd128_vec_dot_q8_0_q8_0;
+    k_best[DS2_Q8_0].from_float = ds2_simd128_q8_0_from_float;
+    k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
+#if defined(__wasm_relaxed_simd__)
+    k_best_name = "simd128-relaxed";
+#else
+    k_best_name = "simd128";
+#endif
+#endif
+    atomic_store(&k_best_state, 2);
+}
+
+static int select_set(const char *name) {
+    if (!strcmp(name, "ref")) {
+        atomic_store(&k_active_name, "ref");
+        atomic_store(&k_active, k_ref);
+        return 1;
+    }
+    build_best();
+    if (strcmp(name, "auto") && strcmp(name, k_best_name)) return 0;
+    atomic_store(&k_active_name, k_best_name);
+    atomic_store(&k_active, (const ds2_type_traits *)k_best);
+    return 1;
+}
+
+/* First use: $DS2_KERNELS ("ref", "auto", or the name of the best set; anything else means auto). */
+static const ds2_type_traits *active_table(void) {
+    const ds2_type_traits *t = atomic_load_explicit(&k_active, memory_order_acquire);
+    if (t) return t;
+    const char *env = getenv("DS2_KERNELS");
+    if (!env || !select_set(env)) select_set("auto");
+    return atomic_load(&k_active);
+}
+
+ds2_status ds2_set_kernels(const char *name, ds2_error *err) {
+    if (!name) return ds2_fail(err, DS2_E_INVALID_ARG, "kernel set name is NULL");
+    if (!select_set(name))
+        return ds2_fail(err, DS2_E_INVALID_ARG, "kernel set \"%s\" not available here (have: ref, auto = %s)",
+                        name, k_best_name);
+    ds2_error_clear(err);
+    return DS2_OK;
+}
+
+const char *ds2_kernels_name(void) {
+    active_table();
+    return atomic_load(&k_active_name);
+}
 
 static const ds2_type_traits *lookup(const ds2_type_traits *table, int32_t type) {
     if (type < 0 || type >= DS2_DTYPE_COUNT) return NULL;
@@ -45,7 +134,7 @@ static const ds2_type_traits *lookup(const ds2_type_traits *table, int32_t type)
     return t;
 }
 
-const ds2_type_traits *ds2_type_traits_get(int32_t type) { return lookup(k_fast, type); }
+const ds2_type_traits *ds2_type_traits_get(int32_t type) { return lookup(active_table(), type); }
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
 
@@ -56,6 +145,6 @@ static const ds2_type_traits *lookup_act(const ds2_type_traits *table, int32_t t
     return t->from_float ? t : NULL;
 }
 
-const ds2_type_traits *ds2_type_traits_act_get(int32_t type) { return lookup_act(k_fast, type); }
+const ds2_type_traits *ds2_type_traits_act_get(int32_t type) { return lookup_act(active_table(), type); }
 
 const ds2_type_traits *ds2_type_traits_ref_act_get(int32_t type) { return lookup_act(k_ref, type); }

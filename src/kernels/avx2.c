@@ -1,0 +1,167 @@
+/* avx2.c — x86-64 AVX2/FMA/F16C row kernels (see simd.h for what each guarantees against the reference).
+ *
+ * Compiled with -mavx2 -mfma -mf16c for this file only; dtype_traits.c calls into it only after cpuid said
+ * the CPU has all three, so nothing here may run (or be inlined) elsewhere.
+ * Blocks: Q8_0 = {f16 d; int8 qs[32]} (34 B), Q4_0 = {f16 d; u8 qs[16]} (18 B), at any byte address (loads
+ * are unaligned).
+ */
+#if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
+#error "avx2.c must be compiled with -mavx2 -mfma -mf16c"
+#endif
+
+#include <immintrin.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "simd.h"
+
+#define QK 32
+#define Q8_0_BYTES 34
+#define Q4_0_BYTES 18
+
+static inline float load_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h); /* exact, as the reference's ds2_half_to_float_inline */
+}
+
+/* Σ of the 8 int32 lanes (exact). */
+static inline int32_t hsum_i32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return _mm_cvtsi128_si32(s);
+}
+
+static inline double hsum_f64(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+}
+
+/* Σ_j w[j]·a[j] over 32 int8 pairs as 8 int32 partial sums (exact: |w| ≤ 128, |a| ≤ 127 keeps each i16 pair
+ * sum of maddubs within range; activations come from the Q8_0 quantizer, so |a| ≤ 127). */
+static inline __m256i dot_i8x32(__m256i w, __m256i a) {
+    const __m256i aw = _mm256_sign_epi8(w, w); /* |w| (−128 reads as 128 unsigned) */
+    const __m256i sa = _mm256_sign_epi8(a, w); /* a with w's sign (0 where w = 0) */
+    const __m256i p16 = _mm256_maddubs_epi16(aw, sa);
+    return _mm256_madd_epi16(p16, _mm256_set1_epi16(1));
+}
+
+/* ---- F32 · F32, F16 · F16: float products, double lanes --------------------------------------------------- */
+
+static inline void acc_products(__m256 p, __m256d *acc0, __m256d *acc1) {
+    *acc0 = _mm256_add_pd(*acc0, _mm256_cvtps_pd(_mm256_castps256_ps128(p)));
+    *acc1 = _mm256_add_pd(*acc1, _mm256_cvtps_pd(_mm256_extractf128_ps(p, 1)));
+}
+
+void ds2_avx2_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a) {
+    const float *x = (const float *)w, *y = (const float *)a;
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc_products(_mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)), &acc[0], &acc[1]);
+        acc_products(_mm256_mul_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)), &acc[2], &acc[3]);
+    }
+    for (; i + 8 <= n; i += 8)
+        acc_products(_mm256_mul_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)), &acc[0], &acc[1]);
+    double sum = hsum_f64(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(x[i] * y[i]);
+    *s = (float)sum;
+}
+
+void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a) {
+    const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
+    __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+#define LOADH(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+    for (; i + 16 <= n; i += 16) {
+        acc_products(_mm256_mul_ps(LOADH(x + i), LOADH(y + i)), &acc[0], &acc[1]);
+        acc_products(_mm256_mul_ps(LOADH(x + i + 8), LOADH(y + i + 8)), &acc[2], &acc[3]);
+    }
+    for (; i + 8 <= n; i += 8) acc_products(_mm256_mul_ps(LOADH(x + i), LOADH(y + i)), &acc[0], &acc[1]);
+#undef LOADH
+    double sum = hsum_f64(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(_cvtsh_ss(x[i]) * _cvtsh_ss(y[i]));
+    *s = (float)sum;
+}
+
+void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n) {
+    uint16_t *h = (uint16_t *)y;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) /* round to nearest even, as ds2_f32_to_f16 */
+        _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) h[i] = ds2_f32_to_f16(x[i]);
+}
+
+/* ---- Q8_0 activations ---------------------------------------------------------------------------------- */
+
+/* The reference quantizer's bits: d = amax/127, id = 1/d, q = roundf(x·id) (ties away from zero), the f16 d
+ * rounded by ds2_f32_to_f16. roundf is rebuilt exactly: t = trunc(v); t ± 1 where |v − t| ≥ 0.5 (v − t is
+ * exact). */
+void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n) {
+    uint8_t *b = (uint8_t *)y;
+    const __m256 sign = _mm256_set1_ps(-0.0f), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, b += Q8_0_BYTES, x += QK) {
+        __m256 v[4];
+        for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = ds2_f32_to_f16(d);
+        memcpy(b, &dh, 2);
+        const __m256 vid = _mm256_set1_ps(id);
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            const __m256 p = _mm256_mul_ps(v[k], vid);
+            const __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(p, t)), half, _CMP_GE_OQ);
+            const __m256 step = _mm256_and_ps(up, _mm256_or_ps(_mm256_and_ps(sign, p), one)); /* ±1 or 0 */
+            q[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, step));
+        }
+        /* int32 ×32 → int8 ×32: the packs interleave 128-bit lanes; the permute restores element order */
+        const __m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+        const __m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
+                                                       _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(b + 2), p8);
+    }
+}
+
+/* ---- quantized dot products ------------------------------------------------------------------------------
+ * Per block an exact int32 Σ q_w·q_a, then sumf += (float)sumi · (d_w·d_a) in the reference's order: the same
+ * float operations, so the same bits. The float chain costs one add latency per block, which the integer work
+ * of the following blocks overlaps. */
+
+void ds2_avx2_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
+        const __m256i qw = _mm256_loadu_si256((const __m256i *)(bw + 2));
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        const int32_t sumi = hsum_i32(dot_i8x32(qw, qa));
+        sumf += (float)sumi * (load_half(bw) * load_half(ba));
+    }
+    *s = sumf;
+}
+
+void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), eight = _mm256_set1_epi8(8);
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
+        const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + 2));
+        /* elements 0..15 = low nibbles, 16..31 = high nibbles, each minus 8 */
+        const __m256i nib = _mm256_and_si256(
+            _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), lo4);
+        const __m256i qw = _mm256_sub_epi8(nib, eight);
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        const int32_t sumi = hsum_i32(dot_i8x32(qw, qa));
+        sumf += (float)sumi * (load_half(bw) * load_half(ba));
+    }
+    *s = sumf;
+}

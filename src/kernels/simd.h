@@ -1,0 +1,36 @@
+/* simd.h — the SIMD row kernels that dtype_traits.c overlays on the scalar table (internal to src/kernels/).
+ *
+ * Each instruction set lives in its own file, compiled only when the build targets it:
+ *  - avx2.c    (x86-64; compiled with -mavx2 -mfma -mf16c for that file alone, DS2_HAVE_AVX2 set for the
+ *               library): chosen at run time when cpuid reports AVX2+FMA+F16C, so one binary runs anywhere.
+ *  - simd128.c (wasm with -msimd128, __wasm_simd128__; relaxed-SIMD dot when -mrelaxed-simd): wasm has no
+ *               run-time feature detection, so the build decides.
+ * Numerics against the scalar reference (quant_ref.c), which tests/test_simd.c checks on random shapes:
+ *  - Q8_0·Q8_0, Q4_0·Q8_0 and the Q8_0 activation quantizer give the reference's bits exactly: block sums are
+ *    exact integers and the per-block float accumulation keeps the reference's order and roundings.
+ *  - F32·F32, F16·F16: products rounded to float as in the reference, but summed in double lanes (a different
+ *    order of double additions): the float result differs from the reference by at most 1 ulp, rarely.
+ */
+#ifndef DS2_KERNELS_SIMD_H
+#define DS2_KERNELS_SIMD_H
+
+#include <stdint.h>
+
+#if defined(DS2_HAVE_AVX2)
+void ds2_avx2_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
+void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
+#endif
+
+#if defined(__wasm_simd128__)
+void ds2_simd128_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);
+#endif
+
+#endif

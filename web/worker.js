@@ -1,0 +1,347 @@
+// worker.js — the engine's thread: a Web Worker (module) in browsers, a worker_threads Worker in Node.
+//
+// Owns the one engine instance, the loaded model and its session. Requests (wasm/protocol.js) run one at a
+// time in arrival order; only 'abort' is handled at once. Long work yields to the event loop between chunks
+// and between tokens so an abort is seen within one chunk / one token. Every request ends with exactly one
+// 'result' or 'error' message.
+
+import { OP, TYPE, DS2Error, errorToWire } from '../wasm/protocol.js';
+import { Engine, LOGITS } from '../wasm/engine.js';
+import { pickBuild } from './features.js';
+import { openModelStream } from './fetch.js';
+
+// ---- transport ------------------------------------------------------------------------------------------
+let post;
+let nodeExit = null;
+if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && self instanceof WorkerGlobalScope) {
+    post = (m, transfer) => self.postMessage(m, transfer || []);
+    self.onmessage = (e) => receive(e.data);
+} else {
+    const wt = await import('node:worker_threads');
+    if (!wt.parentPort) throw new Error('web/worker.js must run in a Web Worker or a worker_threads Worker');
+    post = (m, transfer) => wt.parentPort.postMessage(m, transfer || []);
+    wt.parentPort.on('message', receive);
+    nodeExit = () => process.exit(0);
+}
+
+// setImmediate (Node) / a MessageChannel tick (browsers): a macrotask, so queued 'abort' messages run first
+const tick = typeof setImmediate === 'function' ? () => new Promise((r) => setImmediate(r)) : (() => {
+    const ch = new MessageChannel();
+    const waiting = [];
+    ch.port1.onmessage = () => { const r = waiting.shift(); if (r) r(); };
+    return () => new Promise((r) => { waiting.push(r); ch.port2.postMessage(0); });
+})();
+
+// ---- state ----------------------------------------------------------------------------------------------
+const state = {
+    engine: null,
+    build: null,      // { build, file, threads, reason, features }
+    model: 0,
+    session: 0,
+    info: null,
+    nVocab: 0,
+    cached: [],       // ids whose K/V the session holds, in order (prefix reuse across calls)
+    stats: { loadMs: 0, loadBytes: 0, promptTokens: 0, promptMs: 0, genTokens: 0, genMs: 0 },
+};
+const running = new Map(); // request id → AbortController
+
+async function ensureEngine(opts = {}) {
+    if (state.engine) return state.engine;
+    const choice = pickBuild({ prefer: opts.build });
+    const dir = opts.wasmDir ? new URL(opts.wasmDir, import.meta.url) : new URL('../wasm/dist/', import.meta.url);
+    const url = new URL(choice.file, dir);
+    let factory;
+    try {
+        factory = (await import(url.href)).default;
+    } catch (e) {
+        throw new DS2Error('DS2_E_WORKER', `cannot load the ${choice.build} build from ${url.href}: ${e.message}`);
+    }
+    const moduleArg = {};
+    if (choice.threads) moduleArg.ds2PoolSize = Math.max(1, Math.min(8, opts.threads || choice.features.cores || 4));
+    state.engine = await Engine.instantiate(factory, moduleArg);
+    state.build = { ...choice, url: url.href, compiled: state.engine.features };
+    return state.engine;
+}
+
+function freeModel() {
+    const e = state.engine;
+    if (!e) return;
+    e.sessionFree(state.session);
+    e.modelFree(state.model);
+    state.session = 0; state.model = 0; state.info = null; state.nVocab = 0; state.cached = [];
+}
+
+function needModel() {
+    if (!state.session) throw new DS2Error('DS2_E_STATE', 'no model is loaded: call load() first');
+}
+
+// ---- operations -----------------------------------------------------------------------------------------
+async function load({ source, options = {} }, signal, id) {
+    const e = await ensureEngine(options);
+    freeModel();
+    const t0 = Date.now();
+    const stream = await openModelStream(source, {
+        signal,
+        chunkSize: options.chunkSize,
+        retries: options.retries,
+        readAheadBytes: options.readAheadBytes,
+        onProgress: (p) => post({ id, type: TYPE.PROGRESS, ...p }),
+    });
+    const loader = e.loaderCreate(stream.total || 0, !!options.allowVocabOnly);
+    let model = 0;
+    try {
+        let last = Date.now();
+        for await (const chunk of stream.chunks) {
+            e.loaderFeed(loader, chunk);
+            if (Date.now() - last > 30) { // let an abort through (in-memory sources never wait otherwise)
+                await tick();
+                last = Date.now();
+                if (signal.aborted) throw new DS2Error('DS2_E_CANCELLED', 'load cancelled');
+            }
+        }
+        if (signal.aborted) throw new DS2Error('DS2_E_CANCELLED', 'load cancelled');
+        state.stats.loadBytes = e.loaderBytesFed(loader);
+        model = e.loaderFinish(loader);
+    } finally {
+        e.loaderFree(loader); // on every path: an aborted or failed load leaves the heap as it was
+        if (!model) await stream.chunks.return?.();
+    }
+    try {
+        state.info = e.modelInfo(model);
+        state.nVocab = state.info.n_vocab;
+        state.session = e.sessionCreate(model, {
+            nCtx: options.nCtx || 0, nBatch: options.nBatch || 0,
+            nThreads: state.build.threads ? (options.threads || Math.min(4, state.build.features.cores || 1)) : 1,
+            kvType: options.kvType || 'f32', attn: options.attn || 'auto',
+        });
+        state.model = model;
+    } catch (err) {
+        e.sessionFree(state.session); state.session = 0;
+        e.modelFree(model);
+        throw err;
+    }
+    state.stats.loadMs = Date.now() - t0;
+    return infoResult();
+}
+
+function infoResult() {
+    return {
+        ...state.info,
+        nCtx: state.session ? state.engine.nCtx(state.session) : 0,
+        hasTokenizer: !!state.engine && state.engine.hasTokenizer(),
+        build: state.build && { name: state.build.build, reason: state.build.reason, compiled: state.build.compiled, url: state.build.url },
+    };
+}
+
+/** Makes the session hold exactly `ids[0..keep)`, reusing the common prefix with what it holds. */
+function prefix(ids, keepLast) {
+    const e = state.engine;
+    let p = 0;
+    const c = state.cached;
+    while (p < c.length && p < ids.length && c[p] === ids[p]) p++;
+    if (keepLast && p === ids.length) p--; // the last id must run again to produce its logits
+    if (p < e.nPast(state.session)) e.truncate(state.session, p);
+    state.cached = ids.slice(0, p);
+    return p;
+}
+
+function checkIds(ids) {
+    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new DS2Error('DS2_E_INVALID_ARG', 'ids must be an array of token ids');
+    ids = Array.from(ids);
+    if (!ids.length) throw new DS2Error('DS2_E_INVALID_ARG', 'ids must not be empty');
+    return ids;
+}
+
+function logits({ ids }) {
+    needModel();
+    ids = checkIds(ids);
+    const e = state.engine;
+    e.truncate(state.session, 0);
+    state.cached = [];
+    const t0 = performance.now();
+    const out = e.eval(state.session, ids, LOGITS.ALL, state.nVocab);
+    state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
+    state.cached = ids.slice();
+    return out;
+}
+
+// Seeded PRNG for temperature sampling (mulberry32): the same seed gives the same continuation.
+function rng(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+function sample(l, { temperature, topK = 0, topP = 1 }, rand) {
+    const n = l.length;
+    let idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => l[b] - l[a] || a - b);
+    if (topK > 0) idx = idx.slice(0, topK);
+    const m = l[idx[0]];
+    let p = idx.map((i) => Math.exp((l[i] - m) / temperature));
+    const z = p.reduce((a, b) => a + b, 0);
+    p = p.map((x) => x / z);
+    let cut = idx.length, acc = 0;
+    for (let i = 0; i < idx.length; i++) { acc += p[i]; if (acc >= topP) { cut = i + 1; break; } }
+    const zz = p.slice(0, cut).reduce((a, b) => a + b, 0);
+    let r = rand() * zz;
+    for (let i = 0; i < cut; i++) { r -= p[i]; if (r <= 0) return idx[i]; }
+    return idx[cut - 1];
+}
+
+/**
+ * The generation loop shared by generateTokens / generate / chat: ids as given (no BOS added), greedy when
+ * temperature is 0 (first index of the maximum, as the native CLI), else seeded sampling.
+ * onToken(id) is called per new id; returning false stops.
+ */
+async function generateLoop(ids, opts, signal, onToken) {
+    needModel();
+    ids = checkIds(ids);
+    const e = state.engine;
+    const maxTokens = opts.maxTokens ?? 16;
+    const temperature = opts.temperature ?? 0;
+    const stopIds = new Set(opts.stopAtEos ? [state.info.eos_id] : []);
+    for (const s of opts.stop || []) stopIds.add(s);
+    const rand = rng(opts.seed ?? 0x5eed);
+    if (ids.length + maxTokens > e.nCtx(state.session))
+        throw new DS2Error('DS2_E_CONTEXT_FULL', `${ids.length} prompt + ${maxTokens} new tokens exceed the context of ${e.nCtx(state.session)}`);
+    const out = [];
+    const pick = (pending) => {
+        if (temperature <= 0) return e.evalArgmax(state.session, pending, state.nVocab);
+        return sample(e.eval(state.session, pending, LOGITS.LAST, state.nVocab), { ...opts, temperature }, rand);
+    };
+    const p = prefix(ids, true);
+    let t0 = performance.now();
+    let next = pick(ids.slice(p));
+    state.stats.promptTokens += ids.length - p; state.stats.promptMs += performance.now() - t0;
+    state.cached = ids.slice();
+    t0 = performance.now();
+    try {
+        while (out.length < maxTokens) {
+            out.push(next);
+            if (stopIds.has(next) || onToken(next) === false || out.length === maxTokens) break;
+            await tick(); // an abort posted meanwhile is handled here: cancel within one token
+            if (signal.aborted) break;
+            next = pick([next]);
+        }
+    } finally {
+        // the session holds the prompt and every new id but the last (it was never run)
+        state.cached = ids.concat(out).slice(0, e.nPast(state.session));
+        state.stats.genTokens += out.length; state.stats.genMs += performance.now() - t0;
+    }
+    return out;
+}
+
+async function generateTokens({ ids, options = {} }, signal) {
+    return generateLoop(ids, options, signal, () => true);
+}
+
+async function generateText(promptIds, options, signal, id) {
+    const e = state.engine;
+    const d = e.detokenizerCreate(state.model);
+    let text = '';
+    try {
+        const ids = await generateLoop(promptIds, { stopAtEos: true, ...options }, signal, (tok) => {
+            const piece = e.detokenizerPush(d, tok);
+            if (piece) { text += piece; post({ id, type: TYPE.PIECE, text: piece, token: tok }); }
+            return true;
+        });
+        const tail = e.detokenizerFlush(d);
+        if (tail) { text += tail; post({ id, type: TYPE.PIECE, text: tail, token: -1 }); }
+        return { text, tokens: ids, aborted: signal.aborted };
+    } finally {
+        e.detokenizerFree(d);
+    }
+}
+
+async function generate({ prompt, options = {} }, signal, id) {
+    needModel();
+    const ids = state.engine.tokenize(state.model, prompt, options.addBos ?? true, options.parseSpecial ?? false);
+    return generateText(ids, options, signal, id);
+}
+
+async function chat({ messages, options = {} }, signal, id) {
+    needModel();
+    const text = state.engine.chatRender(state.model, messages, true);
+    const ids = state.engine.tokenize(state.model, text, false, true); // the template writes BOS itself
+    return generateText(ids, options, signal, id);
+}
+
+function stats() {
+    const s = state.stats, e = state.engine;
+    return {
+        ...s,
+        promptTokensPerSecond: s.promptMs ? (s.promptTokens / s.promptMs) * 1000 : 0,
+        genTokensPerSecond: s.genMs ? (s.genTokens / s.genMs) * 1000 : 0,
+        heapBytes: e ? e.heapBytes() : 0,
+        heapUsed: e ? e.heapUsed() : 0,
+        weightBytes: state.info ? state.info.weight_bytes : 0,
+        build: state.build && state.build.build,
+    };
+}
+
+const handlers = {
+    [OP.LOAD]: load,
+    [OP.UNLOAD]: () => { freeModel(); return null; },
+    [OP.INFO]: () => { needModel(); return infoResult(); },
+    [OP.STATS]: () => stats(),
+    [OP.HEAP]: async (args) => {
+        const e = await ensureEngine(args || {});
+        return { heapBytes: e.heapBytes(), heapUsed: e.heapUsed(), build: state.build.build, reason: state.build.reason };
+    },
+    [OP.TOKENIZE]: ({ text, addBos = true, parseSpecial = false }) => {
+        needModel();
+        return state.engine.tokenize(state.model, text, addBos, parseSpecial);
+    },
+    [OP.DETOKENIZE]: ({ ids }) => {
+        needModel();
+        const e = state.engine;
+        const d = e.detokenizerCreate(state.model);
+        try {
+            let s = '';
+            for (const t of ids) s += e.detokenizerPush(d, t);
+            return s + e.detokenizerFlush(d);
+        } finally { e.detokenizerFree(d); }
+    },
+    [OP.LOGITS]: logits,
+    [OP.GENERATE_TOKENS]: generateTokens,
+    [OP.GENERATE]: generate,
+    [OP.CHAT]: chat,
+};
+
+// ---- dispatch -------------------------------------------------------------------------------------------
+let queue = Promise.resolve();
+
+function receive(msg) {
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.op === OP.ABORT) {
+        const c = running.get(msg.target);
+        if (c) c.abort();
+        return;
+    }
+    if (msg.op === 'exit') { freeModel(); state.engine && state.engine.dispose(); if (nodeExit) nodeExit(); else self.close(); return; }
+    const ctl = new AbortController();
+    running.set(msg.id, ctl);
+    queue = queue.then(() => run(msg, ctl));
+}
+
+async function run(msg, ctl) {
+    const h = handlers[msg.op];
+    try {
+        if (!h) throw new DS2Error('DS2_E_INVALID_ARG', `unknown operation ${msg.op}`);
+        if (ctl.signal.aborted) throw new DS2Error('DS2_E_CANCELLED', `${msg.op} cancelled`);
+        const result = await h(msg.args || {}, ctl.signal, msg.id);
+        const transfer = result instanceof Float32Array ? [result.buffer] : [];
+        post({ id: msg.id, type: TYPE.RESULT, result }, transfer);
+    } catch (e) {
+        post({ id: msg.id, type: TYPE.ERROR, error: errorToWire(e) });
+    } finally {
+        running.delete(msg.id);
+    }
+}
+
+post({ type: TYPE.READY });
