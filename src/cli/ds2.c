@@ -23,6 +23,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage:\n"
             "  ds2 info -m model.gguf\n"
+            "  ds2 tokenize -m model.gguf -p TEXT | --jsonl   (ds2 tokenize --help)\n"
+            "  ds2 detokenize -m model.gguf --tokens 1,2,3 | --jsonl\n"
             "  ds2 eval -m model.gguf --tokens 1,2,3 [--logits out.f32] [-n N] [--threads N]\n"
             "           [--kv f32|f16] [--attn auto|absorbed|naive] [--batch N] [--ctx N]\n"
             "           [--kernels ref|auto]\n"
@@ -241,7 +243,11 @@ done:
     return rc;
 }
 
+int ds2_cli_tokenize(int argc, char **argv); /* cmd_tokenize.c: tokenize / detokenize */
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && (!strcmp(argv[1], "tokenize") || !strcmp(argv[1], "detokenize")))
+        return ds2_cli_tokenize(argc, argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
