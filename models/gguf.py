@@ -5,7 +5,8 @@
 
 Writer: every KV value type (incl. nested arrays), tensor directory, general.alignment,
 per-tensor padding, tensor dtypes F32 / F16 / BF16 / Q8_0 / Q4_0 with quantizers that
-follow llama.cpp's reference algorithms.
+follow llama.cpp's reference algorithms, and Q4_1 / Q5_0 / Q5_1 / Q2_K..Q6_K / IQ4_NL / IQ4_XS with
+the simple (valid, not llama.cpp-optimal) quantizers of quants.py.
 Reader: read_gguf(path) -> GGUFFile with .kv, .kv_types, .tensors (infos) and
 .array(name) (dequantized float32 numpy array, numpy shape = reversed ne).
 
@@ -19,6 +20,8 @@ import struct
 import sys
 
 import numpy as np
+
+import quants as _quants
 
 GGUF_MAGIC = b"GGUF"
 GGUF_VERSION = 3
@@ -79,7 +82,17 @@ class GT:
     F32 = 0
     F16 = 1
     Q4_0 = 2
+    Q4_1 = 3
+    Q5_0 = 6
+    Q5_1 = 7
     Q8_0 = 8
+    Q2_K = 10
+    Q3_K = 11
+    Q4_K = 12
+    Q5_K = 13
+    Q6_K = 14
+    IQ4_NL = 20
+    IQ4_XS = 23
     BF16 = 30
 
 
@@ -89,15 +102,29 @@ TYPE_TRAITS = {
     GT.Q8_0: (32, 34), GT.Q4_0: (32, 18),
 }
 TYPE_NAMES = {GT.F32: "F32", GT.F16: "F16", GT.BF16: "BF16", GT.Q8_0: "Q8_0", GT.Q4_0: "Q4_0"}
+# the types encoded/decoded by quants.py
+for _t, (_be, _bb, _enc, _dec) in _quants.CODECS.items():
+    TYPE_TRAITS[_t] = (_be, _bb)
+TYPE_NAMES.update({GT.Q4_1: "Q4_1", GT.Q5_0: "Q5_0", GT.Q5_1: "Q5_1", GT.Q2_K: "Q2_K", GT.Q3_K: "Q3_K",
+                   GT.Q4_K: "Q4_K", GT.Q5_K: "Q5_K", GT.Q6_K: "Q6_K", GT.IQ4_NL: "IQ4_NL", GT.IQ4_XS: "IQ4_XS"})
 # size info for other common ggml types (so the reader can walk files that contain them)
 OTHER_TYPE_TRAITS = {
     3: (32, 20), 6: (32, 22), 7: (32, 24), 9: (32, 36), 10: (256, 84), 11: (256, 110),
     12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292), 20: (32, 18), 23: (256, 136),
     24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8),
 }
-DTYPE_BY_NAME = {"f32": GT.F32, "f16": GT.F16, "bf16": GT.BF16, "q8_0": GT.Q8_0, "q4_0": GT.Q4_0}
-# general.file_type (LlamaFileType) for an all-<dtype> model
-FILE_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "bf16": 32}
+DTYPE_BY_NAME = {"f32": GT.F32, "f16": GT.F16, "bf16": GT.BF16, "q8_0": GT.Q8_0, "q4_0": GT.Q4_0,
+                 "q4_1": GT.Q4_1, "q5_0": GT.Q5_0, "q5_1": GT.Q5_1, "q2_k": GT.Q2_K, "q3_k": GT.Q3_K,
+                 "q4_k": GT.Q4_K, "q5_k": GT.Q5_K, "q6_k": GT.Q6_K, "iq4_nl": GT.IQ4_NL, "iq4_xs": GT.IQ4_XS}
+# general.file_type (LlamaFileType) for an all-<dtype> model (K-quants: the _S variants; q4_k_m: the
+# mixture make_tiny.py --dtype q4_k_m writes)
+FILE_TYPE = {"f32": 0, "f16": 1, "q4_0": 2, "q8_0": 7, "bf16": 32, "q4_1": 3, "q5_0": 8, "q5_1": 9,
+             "q2_k": 10, "q3_k": 11, "q4_k": 14, "q5_k": 16, "q6_k": 18, "iq4_nl": 25, "iq4_xs": 30,
+             "q4_k_m": 15}
+# llama-quantize's fallback when ne0 is not a multiple of the target's block size (llama-quant.cpp
+# tensor_type_fallback); if the fallback does not fit either, F16.
+FALLBACK = {GT.Q2_K: GT.Q4_0, GT.Q3_K: GT.Q4_0, GT.Q4_K: GT.Q5_0, GT.Q5_K: GT.Q5_1, GT.Q6_K: GT.Q8_0,
+            GT.IQ4_XS: GT.IQ4_NL}
 
 
 def type_traits(t):
@@ -201,6 +228,11 @@ def dequantize(raw, t, ne):
         qs = blk[:, 2:]
         q = np.concatenate([qs & 0xF, qs >> 4], axis=1).astype(np.float32) - 8.0
         y = (d * q).reshape(-1)
+    elif t in _quants.CODECS:
+        bb = _quants.CODECS[t][1]
+        if buf.size % bb:
+            raise GGUFError("tensor data size mismatch")
+        y = _quants.CODECS[t][3](buf.reshape(-1, bb))
     else:
         raise GGUFError("cannot dequantize ggml type %d" % t)
     if y.size != n:
@@ -221,6 +253,8 @@ def encode_tensor(arr, t):
         return quantize_q8_0(a)
     if t == GT.Q4_0:
         return quantize_q4_0(a)
+    if t in _quants.CODECS:
+        return _quants.CODECS[t][2](a)
     raise GGUFError("cannot encode ggml type %d" % t)
 
 
@@ -233,8 +267,9 @@ def choose_type(name, ne, requested):
     if len(ne) == 1 or name.endswith("_norm.weight") or name.endswith("ffn_gate_inp.weight") \
             or not name.endswith(".weight"):
         return GT.F32
-    blck = TYPE_TRAITS[requested][0]
-    if ne[0] % blck != 0:
+    if ne[0] % TYPE_TRAITS[requested][0] != 0 and requested in FALLBACK:
+        requested = FALLBACK[requested]
+    if ne[0] % TYPE_TRAITS[requested][0] != 0:
         return GT.F16
     return requested
 

@@ -9,7 +9,11 @@ DeepseekV2ForCausalLM) generated from --seed, one independent RNG stream per ten
 dtype only changes the storage. The GGUF is written exactly as llama.cpp's converter would
 (2024 converter for legacy: attn_kv_b; recent converter for mla: attn_k_b / attn_v_b).
 
-    make_tiny.py --out tiny.gguf [--seed 1] [--dtype f32|f16|bf16|q8_0|q4_0] [--gen mla|legacy] ...
+    make_tiny.py --out tiny.gguf [--seed 1] [--dtype f32|f16|bf16|q8_0|q4_0|q4_1|q5_0|q5_1|q2_k|q3_k|q4_k|
+                                          q5_k|q6_k|iq4_nl|iq4_xs|q4_k_m] [--gen mla|legacy] ...
+    (the Q4_1 .. IQ4_XS encoders are simple round-to-nearest ones, models/quants.py: valid blocks, not
+    llama-quantize's bytes; q4_k_m: Q4_K with Q6_K where llama-quantize's Q4_K_M uses it, see
+    q4_k_m_type)
     make_tiny.py --print-config [shape flags]
     make_tiny.py --selftest          # writer/reader round trips for every dtype and KV type
 
@@ -482,7 +486,7 @@ def add_hparams(w, cfg, gen, dtype, name):
         w.add_f32(A + "rope.scaling.factor", rs["factor"])
         w.add_u32(A + "rope.scaling.original_context_length", rs["original_max_position_embeddings"])
         w.add_f32(A + "rope.scaling.yarn_log_multiplier", 0.1 * rs.get("mscale_all_dim", 0.0))
-    if dtype in ("q8_0", "q4_0"):
+    if dtype not in (None, "f32", "f16", "bf16"):
         w.add_u32("general.quantization_version", 2)
 
 
@@ -505,12 +509,38 @@ def add_tokenizer(w, vocab, pre="deepseek-llm", chat_template=None):
         w.add_string("tokenizer.chat_template", chat_template)
 
 
+DTYPES = list(gguf.DTYPE_BY_NAME) + ["q4_k_m"]
+
+
+def _use_more_bits(i_layer, n_layer):
+    """llama-quant.cpp use_more_bits: the first and last eighth of the layers and every third between."""
+    return i_layer < n_layer // 8 or i_layer >= 7 * n_layer // 8 or (i_layer - n_layer // 8) % 3 == 2
+
+
+def q4_k_m_type(name, n_layer):
+    """A "Q4_K_M-like" mixture (llama-quant.cpp llama_tensor_get_type for LLAMA_FTYPE_MOSTLY_Q4_K_M):
+    output.weight Q6_K; attention value projections (attn_v_b / attn_kv_b, which llama.cpp's
+    deepseek2 counts as attn_v) and ffn_down* Q6_K in the use_more_bits layers; everything else Q4_K.
+    choose_type then applies llama-quantize's fallbacks (ne0 not a multiple of 256: Q4_K -> Q5_0,
+    Q6_K -> Q8_0; not a multiple of 32: F16), so the file holds Q4_K, Q6_K, Q5_0, Q8_0 like a real
+    V2-Lite Q4_K_M. Approximate: llama.cpp's own per-tensor counters differ in corner cases."""
+    if name == "output.weight":
+        return "q6_k"
+    parts = name.split(".")
+    if len(parts) > 2 and parts[0] == "blk":
+        il = int(parts[1])
+        if parts[2] in ("attn_v_b", "attn_kv_b", "ffn_down", "ffn_down_exps", "ffn_down_shexp") \
+                and _use_more_bits(il, n_layer):
+            return "q6_k"
+    return "q4_k"
+
+
 def build_writer(cfg, get, vocab, gen="mla", dtype="f32", name="tiny-deepseek2", pre="deepseek-llm",
                  chat_template=None, alignment=32, shape_of=None, lazy=False):
     """A GGUFWriter holding the complete model (hparams, tokenizer, tensors with llama.cpp's
     per-tensor type rules). lazy: tensors are read/converted only while writing."""
-    if dtype not in gguf.DTYPE_BY_NAME:
-        raise ValueError("dtype must be one of %s" % ", ".join(gguf.DTYPE_BY_NAME))
+    if dtype not in DTYPES:
+        raise ValueError("dtype must be one of %s" % ", ".join(DTYPES))
     w = GGUFWriter(alignment=alignment)
     add_hparams(w, cfg, gen, dtype, name)
     add_tokenizer(w, vocab, pre=pre, chat_template=chat_template)
@@ -519,7 +549,10 @@ def build_writer(cfg, get, vocab, gen="mla", dtype="f32", name="tiny-deepseek2",
             t = get(n)
             return None if t is None else np.shape(t)
     for nm, ne, produce in gguf_tensor_plan(cfg, shape_of, get, gen):
-        t = gguf.choose_type(nm, ne, dtype)
+        if dtype == "q4_k_m":
+            t = gguf.choose_type(nm, ne, q4_k_m_type(nm, cfg["num_hidden_layers"]))
+        else:
+            t = gguf.choose_type(nm, ne, dtype)
         if lazy:
             w.add_lazy_tensor(nm, ne, t, produce)
         else:
@@ -721,7 +754,9 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--out", help="output GGUF path")
     ap.add_argument("--seed", type=int, default=d["seed"])
-    ap.add_argument("--dtype", choices=list(gguf.DTYPE_BY_NAME), default=d["dtype"])
+    ap.add_argument("--dtype", choices=DTYPES, default=d["dtype"],
+                    help="weight type; q4_1..iq4_xs use simple valid quantizers (not llama-quantize's); "
+                         "q4_k_m = a Q4_K/Q6_K mixture with llama-quantize's fallbacks")
     ap.add_argument("--gen", choices=["legacy", "mla"], default=d["gen"],
                     help="legacy: 2024 converter (attn_kv_b); mla: recent converter (attn_k_b/attn_v_b)")
     ap.add_argument("--hidden", type=int, default=d["hidden"])

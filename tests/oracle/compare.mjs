@@ -36,8 +36,9 @@ const TIE_EPS = 1e-6;
 // rounding included: every variant below measures max |d log p| <= 3.5e-6 (the float32 precision of
 // the oracle's probabilities) with identical argmax.
 //  - F32 models: max |d log p| <= 1e-4, identical argmax.
-//  - F16 / BF16 / Q8_0 / Q4_0 models: the requirement, max |d log p| <= 2e-2 and >= 98%
-//    identical argmax, over 128 positions.
+//  - F16 / BF16 / Q8_0 / Q4_0 models, and Q4_1 / Q5_0 / Q5_1 / IQ4_NL (Q8_0 / Q8_1 activations), Q2_K..Q6_K /
+//    IQ4_XS (Q8_K activations) and the Q4_K_M-like mixture: the requirement, max |d log p| <= 2e-2 and
+//    >= 98% identical argmax, over 128 positions (measured: <= 3.5e-6, 100%, like the types above).
 // Against ggml's own pick of CPU variant (--cpu-variant auto: zen4 / skylakex / haswell / ... builds
 // with FMA lanes, tinyBLAS and SIMD exp) Q8_0 / Q4_0 comparisons fail by design: those builds differ
 // from the x64 build, and from each other, in last bits that decide Q8_0 rounding steps, which then
@@ -58,6 +59,8 @@ const TOL_Q = {maxAbs: 2e-2, argmax: 0.98};
 //  - group-limited routing needs 1 < groups_used < groups (GGML_ASSERT abort otherwise) and >= 2
 //    experts per group (group score = sum of the top-2 expert scores).
 const Q = ["--q-lora-rank", "24"];
+const K256 = ["--hidden", "256", "--q-lora-rank", "256", "--kv-lora-rank", "256", "--v-head", "64", "--ff", "256",
+    "--expert-ff", "256"];
 const VARIANTS = [
     // attention generation x q path
     {name: "f32-legacy",         flags: ["--gen", "legacy", "--dtype", "f32", ...Q, "--no-yarn"], tol: TOL_F32},
@@ -86,6 +89,25 @@ const VARIANTS = [
     {name: "q8_0-mla",           flags: ["--gen", "mla", "--dtype", "q8_0", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
     {name: "q4_0-legacy",        flags: ["--gen", "legacy", "--dtype", "q4_0", ...Q, "--yarn"], tol: TOL_Q},
     {name: "q4_0-mla",           flags: ["--gen", "mla", "--dtype", "q4_0", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
+    // the other types of real V2-family GGUFs (models/quants.py encoders). K-quants / IQ4_XS need ne0 % 256 == 0,
+    // hence hidden = kv_lora_rank = q_lora_rank = H*dv = ff = expert_ff = 256; attn_k_b (ne0 = qk_nope = 32)
+    // takes llama-quantize's fallback (Q4_K->Q5_0, Q5_K->Q5_1, Q6_K->Q8_0, Q2_K/Q3_K->Q4_0, IQ4_XS->IQ4_NL).
+    {name: "q4_1-mla",           flags: ["--gen", "mla", "--dtype", "q4_1", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
+    {name: "q5_0-mla",           flags: ["--gen", "mla", "--dtype", "q5_0", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
+    {name: "q5_1-legacy",        flags: ["--gen", "legacy", "--dtype", "q5_1", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
+    {name: "iq4_nl-mla",         flags: ["--gen", "mla", "--dtype", "iq4_nl", "--q-lora-rank", "64", "--yarn"], tol: TOL_Q},
+    {name: "q2_k-mla",           flags: ["--gen", "mla", "--dtype", "q2_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "q3_k-mla",           flags: ["--gen", "mla", "--dtype", "q3_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "q4_k-mla",           flags: ["--gen", "mla", "--dtype", "q4_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "q4_k-legacy",        flags: ["--gen", "legacy", "--dtype", "q4_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "q5_k-mla",           flags: ["--gen", "mla", "--dtype", "q5_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "q6_k-mla",           flags: ["--gen", "mla", "--dtype", "q6_k", ...K256, "--yarn"], tol: TOL_Q},
+    {name: "iq4_xs-mla",         flags: ["--gen", "mla", "--dtype", "iq4_xs", ...K256, "--yarn"], tol: TOL_Q},
+    // "Q4_K_M"-like mixture (make_tiny.py q4_k_m_type): Q4_K, Q6_K on output / attn_v_b / ffn_down* of the
+    // use_more_bits layers, and V2-Lite-style fallbacks: expert_ff = 96 and ff = 352 are not multiples of 256,
+    // so ffn_down(_exps) become Q5_0 / Q8_0, attn_k_b Q5_0 (ne0 = 32).
+    {name: "q4_k_m-mla",         flags: ["--gen", "mla", "--dtype", "q4_k_m", "--hidden", "256", "--q-lora-rank", "256",
+        "--kv-lora-rank", "256", "--v-head", "64", "--ff", "352", "--expert-ff", "96", "--yarn"], tol: TOL_Q},
 ].map((v) => ({nTokens: 128, modelSeed: fnv1a(v.name) % 100000, tokenSeed: fnv1a("tokens:" + v.name), ...v}));
 
 // Seeds derive from the variant name, so adding or reordering variants changes no existing test.
