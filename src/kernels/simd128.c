@@ -1,0 +1,163 @@
+/* simd128.c — WebAssembly SIMD128 row kernels (see simd.h for what each guarantees against the reference).
+ *
+ * Compiled only into builds with -msimd128 (CMake checks __wasm_simd128__); wasm has no run-time feature
+ * detection, so such a build needs a SIMD-capable engine (every current browser and Node ≥ 16).
+ * Integer dots widen int8 to int16 and use i32x4.dot_i16x8_s (one pmaddwd on x86 engines) rather than
+ * extadd_pairwise, which x86 engines expand into several instructions.
+ * Blocks: Q8_0 = {f16 d; int8 qs[32]} (34 B), Q4_0 = {f16 d; u8 qs[16]} (18 B), at any byte address (wasm
+ * loads need no alignment).
+ */
+#if !defined(__wasm_simd128__)
+#error "simd128.c must be compiled with -msimd128"
+#endif
+
+#include <string.h>
+#include <wasm_simd128.h>
+
+#include "kernels.h"
+#include "ref.h"
+#include "simd.h"
+
+#define QK 32
+#define Q8_0_BYTES 34
+#define Q4_0_BYTES 18
+
+static inline float load_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ds2_half_to_float_inline(h);
+}
+
+static inline int32_t hsum_i32x4(v128_t v) {
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_i32x4_extract_lane(v, 0);
+}
+
+/* Σ w[j]·a[j] over 16 int8 pairs as 4 int32 partial sums (exact). */
+static inline v128_t dot_i8x16(v128_t w, v128_t a) {
+    const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a));
+    const v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a));
+    return wasm_i32x4_add(lo, hi);
+}
+
+/* ---- F32 · F32, F16 · F16: float products, double lanes --------------------------------------------------- */
+
+static inline void acc_products(v128_t p, v128_t *acc0, v128_t *acc1) {
+    *acc0 = wasm_f64x2_add(*acc0, wasm_f64x2_promote_low_f32x4(p));
+    *acc1 = wasm_f64x2_add(*acc1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(p, p, 2, 3, 0, 1)));
+}
+
+static inline double hsum_f64x2(v128_t v) { return wasm_f64x2_extract_lane(v, 0) + wasm_f64x2_extract_lane(v, 1); }
+
+void ds2_simd128_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a) {
+    const float *x = (const float *)w, *y = (const float *)a;
+    v128_t acc[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc_products(wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(y + i)), &acc[0], &acc[1]);
+        acc_products(wasm_f32x4_mul(wasm_v128_load(x + i + 4), wasm_v128_load(y + i + 4)), &acc[2], &acc[3]);
+    }
+    for (; i + 4 <= n; i += 4)
+        acc_products(wasm_f32x4_mul(wasm_v128_load(x + i), wasm_v128_load(y + i)), &acc[0], &acc[1]);
+    double sum = hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(acc[0], acc[1]), wasm_f64x2_add(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(x[i] * y[i]);
+    *s = (float)sum;
+}
+
+/* 4 IEEE halves (zero-extended in u32 lanes) → floats, exactly as ds2_half_to_float_inline: exponent+mantissa
+ * placed in a float's low bits times 2^112 (normals and subnormals); exponent 31 → inf / quiet NaN. */
+static inline v128_t half4_to_f32(v128_t h) {
+    const v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
+    const v128_t f = wasm_f32x4_mul(em, wasm_f32x4_splat(5.192296858534828e+33f)); /* 2^112 */
+    const v128_t is_special = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
+    const v128_t quiet = wasm_v128_and(wasm_i32x4_ne(wasm_v128_and(em, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0)),
+                                       wasm_i32x4_splat(0x400000));
+    const v128_t special = wasm_v128_or(wasm_v128_or(wasm_i32x4_splat(0x7f800000), em), quiet);
+    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
+    return wasm_v128_or(wasm_v128_bitselect(special, f, is_special), sign);
+}
+
+void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a) {
+    const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
+    v128_t acc[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t hx = wasm_v128_load(x + i), hy = wasm_v128_load(y + i);
+        const v128_t p0 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(hx)),
+                                         half4_to_f32(wasm_u32x4_extend_low_u16x8(hy)));
+        const v128_t p1 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(hx)),
+                                         half4_to_f32(wasm_u32x4_extend_high_u16x8(hy)));
+        acc_products(p0, &acc[0], &acc[1]);
+        acc_products(p1, &acc[2], &acc[3]);
+    }
+    double sum = hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(acc[0], acc[1]), wasm_f64x2_add(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(ds2_half_to_float_inline(x[i]) * ds2_half_to_float_inline(y[i]));
+    *s = (float)sum;
+}
+
+/* ---- Q8_0 activations ---------------------------------------------------------------------------------- */
+
+/* The reference quantizer's bits (d = amax/127, id = 1/d, q = roundf(x·id), ties away from zero): roundf is
+ * rebuilt exactly as t = trunc(v), t ± 1 where |v − t| ≥ 0.5. */
+void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n) {
+    uint8_t *b = (uint8_t *)y;
+    const v128_t signbit = wasm_i32x4_splat((int32_t)0x80000000u), half = wasm_f32x4_splat(0.5f),
+                 one = wasm_f32x4_splat(1.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, b += Q8_0_BYTES, x += QK) {
+        v128_t v[8];
+        for (int k = 0; k < 8; k++) v[k] = wasm_v128_load(x + 4 * k);
+        v128_t m = wasm_f32x4_abs(v[0]);
+        for (int k = 1; k < 8; k++) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(v[k]));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 2, 3, 0, 1));
+        m = wasm_f32x4_pmax(m, wasm_i32x4_shuffle(m, m, 1, 0, 3, 2));
+        const float amax = wasm_f32x4_extract_lane(m, 0);
+        const float d = amax / 127.0f;
+        const float id = d != 0.0f ? 1.0f / d : 0.0f;
+        const uint16_t dh = ds2_f32_to_f16(d);
+        memcpy(b, &dh, 2);
+        const v128_t vid = wasm_f32x4_splat(id);
+        v128_t q[8];
+        for (int k = 0; k < 8; k++) {
+            const v128_t p = wasm_f32x4_mul(v[k], vid);
+            const v128_t t = wasm_f32x4_trunc(p);
+            const v128_t up = wasm_f32x4_ge(wasm_f32x4_abs(wasm_f32x4_sub(p, t)), half);
+            const v128_t step = wasm_v128_and(up, wasm_v128_or(wasm_v128_and(p, signbit), one));
+            q[k] = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_add(t, step));
+        }
+        for (int k = 0; k < 2; k++) {
+            const v128_t lo = wasm_i16x8_narrow_i32x4(q[4 * k], q[4 * k + 1]);
+            const v128_t hi = wasm_i16x8_narrow_i32x4(q[4 * k + 2], q[4 * k + 3]);
+            wasm_v128_store(b + 2 + 16 * k, wasm_i8x16_narrow_i16x8(lo, hi));
+        }
+    }
+}
+
+/* ---- quantized dot products ------------------------------------------------------------------------------
+ * Per block an exact int32 Σ q_w·q_a, then sumf += (float)sumi · (d_w·d_a) in the reference's order: the same
+ * float operations, so the same bits. */
+
+void ds2_simd128_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wasm_v128_load(bw + 2), wasm_v128_load(ba + 2)),
+                                          dot_i8x16(wasm_v128_load(bw + 18), wasm_v128_load(ba + 18)));
+        sumf += (float)hsum_i32x4(acc) * (load_half(bw) * load_half(ba));
+    }
+    *s = sumf;
+}
+
+void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), eight = wasm_i8x16_splat(8);
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
+        const v128_t raw = wasm_v128_load(bw + 2);
+        const v128_t wl = wasm_i8x16_sub(wasm_v128_and(raw, lo4), eight);   /* elements 0..15 */
+        const v128_t wh = wasm_i8x16_sub(wasm_u8x16_shr(raw, 4), eight);     /* elements 16..31 */
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 2)), dot_i8x16(wh, wasm_v128_load(ba + 18)));
+        sumf += (float)hsum_i32x4(acc) * (load_half(bw) * load_half(ba));
+    }
+    *s = sumf;
+}
