@@ -57,6 +57,8 @@ export interface GenerateTokensOptions {
     topK?: number;
     topP?: number;
     seed?: number;
+    /** Called with each id as it is generated (generateTokens). */
+    onToken?: (id: number) => void;
     /** Stop when one of these ids is generated (it is included in the result). */
     stop?: number[];
     /** Stop at the model's end-of-sequence id. Default false for token calls, true for text calls. */

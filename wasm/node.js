@@ -48,8 +48,9 @@ export function createModel() {
     model.load = (source, options) => load(normalizeSource(source), options);
     model.dispose = async () => {
         try { await model.unload(); } catch { /* already stopped */ }
-        model._t.post({ op: 'exit' });
-        await new Promise((r) => (model._dead ? r() : worker.once('exit', r)));
+        if (model._dead) return;
+        worker.ref(); // wait for the exit below even with nothing else pending
+        await new Promise((r) => { worker.once('exit', r); model._t.post({ op: 'exit' }); });
     };
     worker.unref();
     return model;

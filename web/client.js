@@ -114,10 +114,15 @@ export class Model {
     /** Logits of every position: Float32Array of ids.length × n_vocab (row-major). */
     logits(ids, { signal } = {}) { return this._call(OP.LOGITS, { ids: Array.from(ids) }, { signal }); }
 
-    /** Continuation ids (ids used as given, no BOS added). temperature 0 = greedy. */
-    generateTokens(ids, { signal, ...options } = {}) {
-        return this._call(OP.GENERATE_TOKENS, { ids: Array.from(ids), options }, { signal });
+    /** Continuation ids (ids used as given, no BOS added). temperature 0 = greedy. `onToken(id)` sees each
+     *  id as it is generated; `signal` stops generation within one token (the ids so far are returned). */
+    generateTokens(ids, { signal, onToken, ...options } = {}) {
+        return this._call(OP.GENERATE_TOKENS, { ids: Array.from(ids), options, stream: !!onToken }, {
+            signal,
+            onEvent: (m) => { if (m.type === TYPE.PIECE && onToken) onToken(m.token); },
+        });
     }
+
 
     /** Text pieces as they are generated (async iterator); breaking out of the loop cancels. */
     generate(prompt, options = {}) { return this._stream(OP.GENERATE, { prompt }, options); }

@@ -40,7 +40,6 @@ const state = {
     session: 0,
     info: null,
     nVocab: 0,
-    cached: [],       // ids whose K/V the session holds, in order (prefix reuse across calls)
     stats: { loadMs: 0, loadBytes: 0, promptTokens: 0, promptMs: 0, genTokens: 0, genMs: 0 },
 };
 const running = new Map(); // request id → AbortController
@@ -68,7 +67,7 @@ function freeModel() {
     if (!e) return;
     e.sessionFree(state.session);
     e.modelFree(state.model);
-    state.session = 0; state.model = 0; state.info = null; state.nVocab = 0; state.cached = [];
+    state.session = 0; state.model = 0; state.info = null; state.nVocab = 0;
 }
 
 function needModel() {
@@ -133,18 +132,6 @@ function infoResult() {
     };
 }
 
-/** Makes the session hold exactly `ids[0..keep)`, reusing the common prefix with what it holds. */
-function prefix(ids, keepLast) {
-    const e = state.engine;
-    let p = 0;
-    const c = state.cached;
-    while (p < c.length && p < ids.length && c[p] === ids[p]) p++;
-    if (keepLast && p === ids.length) p--; // the last id must run again to produce its logits
-    if (p < e.nPast(state.session)) e.truncate(state.session, p);
-    state.cached = ids.slice(0, p);
-    return p;
-}
-
 function checkIds(ids) {
     if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new DS2Error('DS2_E_INVALID_ARG', 'ids must be an array of token ids');
     ids = Array.from(ids);
@@ -157,11 +144,9 @@ function logits({ ids }) {
     ids = checkIds(ids);
     const e = state.engine;
     e.truncate(state.session, 0);
-    state.cached = [];
     const t0 = performance.now();
     const out = e.eval(state.session, ids, LOGITS.ALL, state.nVocab);
     state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
-    state.cached = ids.slice();
     return out;
 }
 
@@ -214,11 +199,13 @@ async function generateLoop(ids, opts, signal, onToken) {
         if (temperature <= 0) return e.evalArgmax(state.session, pending, state.nVocab);
         return sample(e.eval(state.session, pending, LOGITS.LAST, state.nVocab), { ...opts, temperature }, rand);
     };
-    const p = prefix(ids, true);
+    // Every call starts from an empty cache: reusing a cached prefix would run its tail one token at a time,
+    // and for legacy (attn_kv_b) files batched prefill and single-token decode take different (equally valid)
+    // attention paths, so the same ids would not always give the same answer.
+    e.truncate(state.session, 0);
     let t0 = performance.now();
-    let next = pick(ids.slice(p));
-    state.stats.promptTokens += ids.length - p; state.stats.promptMs += performance.now() - t0;
-    state.cached = ids.slice();
+    let next = pick(ids);
+    state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
     t0 = performance.now();
     try {
         while (out.length < maxTokens) {
@@ -229,15 +216,13 @@ async function generateLoop(ids, opts, signal, onToken) {
             next = pick([next]);
         }
     } finally {
-        // the session holds the prompt and every new id but the last (it was never run)
-        state.cached = ids.concat(out).slice(0, e.nPast(state.session));
         state.stats.genTokens += out.length; state.stats.genMs += performance.now() - t0;
     }
     return out;
 }
 
-async function generateTokens({ ids, options = {} }, signal) {
-    return generateLoop(ids, options, signal, () => true);
+async function generateTokens({ ids, options = {}, stream = false }, signal, id) {
+    return generateLoop(ids, options, signal, (tok) => { if (stream) post({ id, type: TYPE.PIECE, text: '', token: tok }); });
 }
 
 async function generateText(promptIds, options, signal, id) {
