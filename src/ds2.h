@@ -256,11 +256,14 @@ typedef struct ds2_generate_stats {
  * still held (that was not a stop string) comes in one more call with id = -1. Return nonzero to stop. */
 typedef int (*ds2_token_fn)(void *ud, int32_t id, const char *piece, size_t len);
 
-/* Appends prompt[0..n_prompt) to the session's cache (after what it holds: truncate first to reuse a common
- * prefix) and generates. Every generated token except the last one is evaluated into the cache, so after the
- * call the cache holds ds2_session_n_past() tokens: the prompt and then the generated ids in order. `cancel`
- * (may be NULL) is read before every token and between prompt batches: when it becomes nonzero the call
- * returns DS2_E_CANCELLED within one token. Everything is allocated before the decode loop. */
+/* Appends prompt[0..n_prompt) (n_prompt ≥ 1: to continue a cache, truncate it by one and pass its last token)
+ * to the session's cache, after what it holds (truncate first to reuse a common prefix), and generates. Each
+ * sampled token is evaluated into the cache before the next is sampled; the one that ends generation (EOS, a
+ * stop string, max_tokens, the callback) is not. So afterwards the cache holds the prompt followed by the
+ * first ds2_session_n_past() − (n_past before + n_prompt) generated ids (less if context shifts dropped
+ * positions: stats->n_shifted). `cancel` (may be NULL) is read before every token and between prompt batches:
+ * once nonzero the call returns DS2_E_CANCELLED within one token. Everything is allocated before the decode
+ * loop. Fails with DS2_E_CONTEXT_FULL if the prompt does not fit. */
 ds2_status ds2_generate(ds2_session *session, const int32_t *prompt, int32_t n_prompt,
                         const ds2_generate_params *params, ds2_token_fn on_token, void *ud,
                         const volatile int32_t *cancel, ds2_generate_stats *stats, ds2_error *err);

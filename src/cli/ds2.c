@@ -23,6 +23,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage:\n"
             "  ds2 info -m model.gguf\n"
+            "  ds2 run -m model.gguf -p \"text\" [sampling options]   (ds2 run --help)\n"
+            "  ds2 chat -m model.gguf [--system \"text\"] [sampling options]\n"
             "  ds2 tokenize -m model.gguf -p TEXT | --jsonl   (ds2 tokenize --help)\n"
             "  ds2 detokenize -m model.gguf --tokens 1,2,3 | --jsonl\n"
             "  ds2 eval -m model.gguf --tokens 1,2,3 [--logits out.f32] [-n N] [--threads N]\n"
@@ -244,10 +246,12 @@ done:
 }
 
 int ds2_cli_tokenize(int argc, char **argv); /* cmd_tokenize.c: tokenize / detokenize */
+int ds2_cli_run(int argc, char **argv);      /* cmd_run.c: run / chat */
 
 int main(int argc, char **argv) {
     if (argc >= 2 && (!strcmp(argv[1], "tokenize") || !strcmp(argv[1], "detokenize")))
         return ds2_cli_tokenize(argc, argv);
+    if (argc >= 2 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "chat"))) return ds2_cli_run(argc, argv);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
