@@ -25,8 +25,9 @@ function abortError(signal) {
 }
 
 const sleep = (ms, signal) => new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal && signal.addEventListener('abort', () => { clearTimeout(t); reject(abortError(signal)); }, { once: true });
+    const onAbort = () => { clearTimeout(t); reject(abortError(signal)); };
+    const t = setTimeout(() => { signal && signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal && signal.addEventListener('abort', onAbort, { once: true });
 });
 
 /** Shard names for a gguf-split name (any of the shards), else null. Works for URLs and paths. */
@@ -182,17 +183,18 @@ function isBytes(x) {
 }
 
 /** Normalises a source to a list of part descriptors (several = gguf-split shards, in order). */
-export function describeSource(source) {
-    if (Array.isArray(source)) return source.flatMap((s) => describeSource(s));
+export function describeSource(source, expand = true) {
+    // a list names every shard itself: its entries are not expanded again
+    if (Array.isArray(source)) return source.map((s) => describeSource(s, false)[0]);
     if (isBlob(source)) return [{ kind: 'blob', blob: source }];
     if (isBytes(source)) return [{ kind: 'bytes', bytes: source }];
     if (source && typeof source === 'object' && typeof source.path === 'string') {
-        const names = shardNames(source.path);
+        const names = expand && shardNames(source.path);
         return (names || [source.path]).map((path) => ({ kind: 'path', path }));
     }
     if (typeof source === 'string' || (typeof URL !== 'undefined' && source instanceof URL)) {
         const url = String(source);
-        return (shardNames(url) || [url]).map((u) => ({ kind: 'url', url: u }));
+        return ((expand && shardNames(url)) || [url]).map((u) => ({ kind: 'url', url: u }));
     }
     throw new DS2Error('DS2_E_INVALID_ARG', 'model source must be a URL, File/Blob, ArrayBuffer/typed array, {path} or an array of them');
 }

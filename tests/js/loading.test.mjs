@@ -1,0 +1,187 @@
+// Streamed loading through the public API: chunking does not matter, gguf-split shards, File/Blob and
+// ArrayBuffer sources, HTTP (progress, Range resume, clean restart, truncation, 404), abort frees memory.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { loadModel, createModel } from '../../wasm/node.js';
+import { ROOT, PY, VARIANTS, wasmDir, tmpdir, makeModel, nativeEval, serve } from './helpers.mjs';
+
+const variant = VARIANTS.slice().reverse().find(wasmDir); // the cheapest build present: these test the JS
+const wd = variant && wasmDir(variant);
+const dir = tmpdir('load');
+const IDS = [1, 2, 3, 5, 8, 13];
+let small, file, ref, shardsA, shardsB;
+
+before(() => {
+    if (!variant) return;
+    small = makeModel(dir, 'small', ['--hidden', '32', '--layers', '2', '--vocab', '260', '--experts', '4',
+        '--experts-used', '2', '--ff', '32', '--expert-ff', '16', '--heads', '2', '--q-lora-rank', '16',
+        '--kv-lora-rank', '16', '--qk-nope', '8', '--qk-rope', '8', '--v-head', '8', '--seed', '5']);
+    file = makeModel(dir, 'base', ['--seed', '21', '--dtype', 'q8_0']);
+    ref = nativeEval(file, IDS, 0).logits;
+    const split = (n, extra, tag) => execFileSync(PY, [path.join(ROOT, 'models/gguf_split.py'), file,
+        path.join(dir, tag), '--shards', String(n), ...extra], { encoding: 'utf8' }).trim().split('\n');
+    shardsA = split(3, [], 'split-a');
+    shardsB = split(4, ['--no-tensor-first-split'], 'split-b');
+});
+after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+const opts = (o = {}) => ({ build: variant, wasmDir: wd, ...o });
+
+async function logitsOf(source, o = {}) {
+    const m = await loadModel(source, opts(o));
+    try { return await m.logits(IDS); } finally { await m.dispose(); }
+}
+
+test('1-byte, 7-byte, 64 KiB and whole-file chunks give identical models', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    const want = nativeEval(small, IDS, 0).logits;
+    const whole = fs.readFileSync(small);
+    for (const chunkSize of [1, 7, 65536, 0]) {
+        const got = await logitsOf({ path: small }, { chunkSize });
+        assert.deepEqual(got, want, `path source, chunkSize ${chunkSize || 'whole file'}`);
+    }
+    // whole file as one ArrayBuffer chunk, and a Blob (File) streamed
+    assert.deepEqual(await logitsOf(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength),
+        { chunkSize: Infinity }), want);
+    assert.deepEqual(await logitsOf(new Blob([whole])), want);
+});
+
+test('gguf-split shards load (by shard name, by list, metadata-only first shard)', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    assert.deepEqual(await logitsOf(shardsA[0]), ref); // the -00001-of-00003 name expands to all shards
+    assert.deepEqual(await logitsOf(shardsB.map((p) => ({ path: p }))), ref);
+    assert.deepEqual(await logitsOf(shardsA.map((p) => new Blob([fs.readFileSync(p)]))), ref);
+    // a missing shard is a named error
+    const two = shardsA.slice(0, 2).map((p) => ({ path: p }));
+    await assert.rejects(logitsOf(two), (e) => e.code === 'DS2_E_INVALID_ARG' && /split/.test(e.message));
+});
+
+test('HTTP: progress is monotonic and ends at total; shards download in parallel', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    const seen = [];
+    const srv = await serve(dir, { behave: (req) => { seen.push(req.url); return false; } });
+    try {
+        const events = [];
+        const m = await loadModel(`${srv.base}/base.gguf`, opts({ onProgress: (p) => events.push(p) }));
+        assert.deepEqual(await m.logits(IDS), ref);
+        await m.dispose();
+        const size = fs.statSync(file).size;
+        assert.ok(events.length >= 1);
+        for (let i = 1; i < events.length; i++) assert.ok(events[i].loaded >= events[i - 1].loaded, 'monotonic');
+        assert.equal(events.at(-1).loaded, size);
+        assert.equal(events.at(-1).total, size);
+        assert.ok(events.every((e) => e.total === size && e.rate >= 0));
+
+        const ev2 = [];
+        const name = path.basename(shardsA[1]); // any shard name names the set
+        assert.deepEqual(await logitsOf(`${srv.base}/${name}`, { onProgress: (p) => ev2.push(p) }), ref);
+        const total = shardsA.reduce((a, p) => a + fs.statSync(p).size, 0);
+        assert.equal(ev2.at(-1).loaded, total);
+        assert.equal(ev2.at(-1).total, total);
+        for (let i = 1; i < ev2.length; i++) assert.ok(ev2[i].loaded >= ev2[i - 1].loaded);
+        for (const p of shardsA) assert.ok(seen.includes('/' + path.basename(p)));
+    } finally { await srv.close(); }
+});
+
+// A server that cuts the connection after `cut` bytes on the first request for the file.
+function cutOnce(cut) {
+    let done = false;
+    return (req, res, f) => {
+        if (done || req.headers.range) return false;
+        done = true;
+        const size = fs.statSync(f).size;
+        res.writeHead(200, { 'Content-Length': size, 'ETag': `"${size}"`, 'Accept-Ranges': 'bytes' });
+        res.write(fs.readFileSync(f).subarray(0, cut), () => res.socket.destroy());
+        return true;
+    };
+}
+
+test('HTTP: an interrupted download resumes with Range, or restarts cleanly without it', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    const ranges = [];
+    const a = await serve(dir, { behave: (req, res, f) => { if (req.headers.range) ranges.push(req.headers.range); return cutOnce.inst(req, res, f); } });
+    cutOnce.inst = cutOnce(150000);
+    try {
+        const ev = [];
+        assert.deepEqual(await logitsOf(`${a.base}/base.gguf`, { onProgress: (p) => ev.push(p.loaded) }), ref);
+        assert.ok(ranges.some((r) => /^bytes=\d+-$/.test(r) && parseInt(r.slice(6), 10) > 0), `Range requests: ${ranges}`);
+        for (let i = 1; i < ev.length; i++) assert.ok(ev[i] >= ev[i - 1]);
+    } finally { await a.close(); }
+
+    const b = await serve(dir, { noRange: true, behave: (req, res, f) => cutOnce.inst2(req, res, f) });
+    cutOnce.inst2 = cutOnce(170000);
+    try {
+        const ev = [];
+        assert.deepEqual(await logitsOf(`${b.base}/base.gguf`, { onProgress: (p) => ev.push(p) }), ref);
+        for (let i = 1; i < ev.length; i++) assert.ok(ev[i].loaded >= ev[i - 1].loaded);
+        assert.equal(ev.at(-1).loaded, fs.statSync(file).size);
+    } finally { await b.close(); }
+});
+
+test('a truncated file or download gives DS2_E_TRUNCATED', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    const bytes = fs.readFileSync(file);
+    const cut = path.join(dir, 'cut.gguf');
+    fs.writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await assert.rejects(logitsOf({ path: cut }), (e) => e.code === 'DS2_E_TRUNCATED' && e.message.length > 10);
+    await assert.rejects(logitsOf(bytes.subarray(0, 1000)), (e) => e.code === 'DS2_E_TRUNCATED');
+    // the server announces the whole size, then always drops the connection at the same byte
+    const srv = await serve(dir, {
+        behave: (req, res, f) => {
+            const size = fs.statSync(f).size;
+            const start = parseInt((/bytes=(\d+)-/.exec(req.headers.range || '') || [0, '0'])[1], 10);
+            const stop = Math.max(start, 200000); // the file has ~300 kB
+            res.writeHead(start ? 206 : 200, { 'Content-Length': size - start, 'Accept-Ranges': 'bytes', 'ETag': '"x"',
+                ...(start ? { 'Content-Range': `bytes ${start}-${size - 1}/${size}` } : {}) });
+            res.write(fs.readFileSync(f).subarray(start, stop), () => res.socket.destroy());
+            return true;
+        },
+    });
+    try {
+        await assert.rejects(logitsOf(`${srv.base}/base.gguf`, { retries: 2 }),
+            (e) => e.code === 'DS2_E_TRUNCATED' && /interrupted at byte 200000/.test(e.message));
+        await assert.rejects(logitsOf(`${srv.base}/missing.gguf`), (e) => e.code === 'DS2_E_NETWORK' && /404/.test(e.message));
+    } finally { await srv.close(); }
+});
+
+test('an aborted load frees its memory (heap back to baseline) and the next load works', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    // the server sends 40% of the file, then stalls until the client goes away
+    const srv = await serve(dir, {
+        behave: (req, res, f) => {
+            const size = fs.statSync(f).size;
+            res.writeHead(200, { 'Content-Length': size });
+            res.write(fs.readFileSync(f).subarray(0, Math.floor(size * 0.4)));
+            return true;
+        },
+    });
+    const model = createModel();
+    try {
+        const base = await model.heap(opts());
+        assert.ok(base.heapUsed > 0);
+        const ac = new AbortController();
+        let peak = 0;
+        const p = model.load(`${srv.base}/base.gguf`, opts({
+            signal: ac.signal,
+            onProgress: async (e) => { if (e.loaded > 0.3 * fs.statSync(file).size && !ac.signal.aborted) ac.abort(); },
+        }));
+        setTimeout(() => ac.abort(), 3000); // in case no progress event arrives
+        await assert.rejects(p, (e) => e.code === 'DS2_E_CANCELLED');
+        const afterAbort = await model.heap();
+        t.diagnostic(`heap used: baseline ${base.heapUsed}, after abort ${afterAbort.heapUsed}, linear memory ${afterAbort.heapBytes}`);
+        assert.equal(afterAbort.heapUsed, base.heapUsed);
+        peak = afterAbort.heapBytes;
+        assert.ok(peak >= base.heapBytes);
+        // the same worker loads a model afterwards, and unloading returns the heap to baseline again
+        await model.load({ path: file }, opts());
+        assert.deepEqual(await model.logits(IDS), ref);
+        await model.unload();
+        assert.equal((await model.heap()).heapUsed, base.heapUsed);
+    } finally {
+        await model.dispose();
+        await srv.close();
+    }
+});
