@@ -48,18 +48,28 @@ async function ensureEngine(opts = {}) {
     if (state.engine) return state.engine;
     const choice = pickBuild({ prefer: opts.build });
     const dir = opts.wasmDir ? new URL(opts.wasmDir, import.meta.url) : new URL('../wasm/dist/', import.meta.url);
-    const url = new URL(choice.file, dir);
-    let factory;
-    try {
-        factory = (await import(url.href)).default;
-    } catch (e) {
-        throw new DS2Error('DS2_E_WORKER', `cannot load the ${choice.build} build from ${url.href}: ${e.message}`);
+    // the best build first; without an explicit choice, a build that is not shipped falls back to the next
+    const order = ['simd-mt', 'simd', 'nosimd'];
+    const tries = opts.build ? [choice.build] : order.slice(order.indexOf(choice.build));
+    const missing = [];
+    for (const build of tries) {
+        const c = build === choice.build ? choice : { ...pickBuild({ prefer: build, features: choice.features }) };
+        const url = new URL(c.file, dir);
+        let factory;
+        try {
+            factory = (await import(url.href)).default;
+        } catch (e) {
+            missing.push(`${c.file}: ${e.message}`);
+            continue;
+        }
+        const moduleArg = {};
+        if (c.threads) moduleArg.ds2PoolSize = Math.max(1, Math.min(8, opts.threads || c.features.cores || 4));
+        state.engine = await Engine.instantiate(factory, moduleArg);
+        const reason = missing.length ? `${choice.reason}; ${missing.map((m) => m.split(':')[0]).join(', ')} not available` : choice.reason;
+        state.build = { ...c, reason, url: url.href, compiled: state.engine.features };
+        return state.engine;
     }
-    const moduleArg = {};
-    if (choice.threads) moduleArg.ds2PoolSize = Math.max(1, Math.min(8, opts.threads || choice.features.cores || 4));
-    state.engine = await Engine.instantiate(factory, moduleArg);
-    state.build = { ...choice, url: url.href, compiled: state.engine.features };
-    return state.engine;
+    throw new DS2Error('DS2_E_WORKER', `cannot load the engine from ${dir.href}: ${missing.join('; ')}`);
 }
 
 function freeModel() {
