@@ -1,0 +1,293 @@
+/* api.c — the WebAssembly export layer: a thin, handle-based C surface over src/ds2.h for JavaScript.
+ *
+ * Owns: nothing but argument marshalling. Every export calls the public ds2.h API only; there is no state
+ * here beyond what the handles point to, so any number of models/sessions can live in one module.
+ *
+ * Conventions (JS mirrors them in web/):
+ * - Errors: JS allocates one error object with ds2w_error_new() and passes it to every fallible call.
+ *   Calls that produce a handle return it (0 on failure); all others return the ds2_status code (0 = ok).
+ *   After a failure ds2w_error_code/name/message read the C status, its name ("DS2_E_TRUNCATED") and the
+ *   message. wasm/status.js (generated from src/status.h) maps codes to names without calling in.
+ * - 64-bit values cross the boundary as two uint32 halves (in) or as a double (out, exact below 2^53):
+ *   this Emscripten (3.1.6) has no BigInt integration by default, and file sizes need more than 32 bits.
+ * - Buffers (chunks, tokens, logits) live in the wasm heap: JS gets them with malloc/free (exported) and
+ *   reuses one chunk buffer across feeds, so streaming a file never keeps a second copy in JS.
+ * This is the only file that includes emscripten.h.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <emscripten.h>
+#include <emscripten/heap.h>
+#include <malloc.h>
+
+#include "ds2.h"
+
+#define EXPORT EMSCRIPTEN_KEEPALIVE
+
+/* ---- errors ------------------------------------------------------------------------------------------ */
+
+EXPORT ds2_error *ds2w_error_new(void) {
+    ds2_error *e = calloc(1, sizeof *e);
+    return e;
+}
+EXPORT void ds2w_error_free(ds2_error *e) { free(e); }
+EXPORT int32_t ds2w_error_code(const ds2_error *e) { return e ? (int32_t)e->code : DS2_E_INVALID_ARG; }
+EXPORT const char *ds2w_error_name(const ds2_error *e) { return ds2_status_name(e ? e->code : DS2_E_INVALID_ARG); }
+/* The specific message if the call wrote one, else the code's default text. */
+EXPORT const char *ds2w_error_message(const ds2_error *e) {
+    if (!e) return ds2_status_message(DS2_E_INVALID_ARG);
+    return e->message[0] ? e->message : ds2_status_message(e->code);
+}
+EXPORT const char *ds2w_status_name(int32_t s) { return ds2_status_name((ds2_status)s); }
+EXPORT const char *ds2w_status_message(int32_t s) { return ds2_status_message((ds2_status)s); }
+
+/* Records a status produced here (not by the library) in the caller's error object. */
+static ds2_status fail(ds2_error *err, ds2_status st, const char *msg) {
+    if (err) {
+        err->code = st;
+        snprintf(err->message, sizeof err->message, "%s", msg);
+    }
+    return st;
+}
+
+/* Clears the error object before a call, so a stale message never outlives a success. */
+static void reset(ds2_error *err) {
+    if (err) {
+        err->code = DS2_OK;
+        err->message[0] = 0;
+    }
+}
+
+/* Stores the status a library call returned (the library fills the message, not always the code). */
+static ds2_status done(ds2_error *err, ds2_status st) {
+    if (err) {
+        err->code = st;
+        if (st == DS2_OK) err->message[0] = 0;
+    }
+    return st;
+}
+
+/* ---- memory ------------------------------------------------------------------------------------------ */
+
+EXPORT void *ds2w_malloc(uint32_t n) { return malloc(n ? n : 1); }
+EXPORT void ds2w_free(void *p) { free(p); }
+/* Current size of the linear memory (grows, never shrinks) and bytes in use by malloc. */
+EXPORT double ds2w_heap_size(void) { return (double)emscripten_get_heap_size(); }
+EXPORT double ds2w_heap_max(void) { return (double)emscripten_get_heap_max(); }
+EXPORT double ds2w_heap_used(void) {
+    struct mallinfo mi = mallinfo();
+    return (double)(uint32_t)mi.uordblks;
+}
+
+/* Which variant this module is, so the JS side can report what it picked: "simd128 pthreads" etc. */
+EXPORT const char *ds2w_build_features(void) {
+#if defined(__wasm_simd128__) && defined(__EMSCRIPTEN_PTHREADS__)
+    return "simd128 pthreads";
+#elif defined(__wasm_simd128__)
+    return "simd128";
+#elif defined(__EMSCRIPTEN_PTHREADS__)
+    return "pthreads";
+#else
+    return "baseline";
+#endif
+}
+
+/* ---- loading ----------------------------------------------------------------------------------------- */
+
+EXPORT ds2_loader *ds2w_loader_create(uint32_t total_lo, uint32_t total_hi, int32_t allow_vocab_only,
+                                      ds2_error *err) {
+    reset(err);
+    ds2_loader_params p = ds2_loader_default_params();
+    p.total_bytes = (uint64_t)total_hi << 32 | total_lo;
+    p.allow_vocab_only = allow_vocab_only;
+    ds2_loader *l = NULL;
+    done(err, ds2_loader_create(&p, &l, err));
+    return l;
+}
+
+EXPORT int32_t ds2w_loader_feed(ds2_loader *l, const void *data, uint32_t n, ds2_error *err) {
+    reset(err);
+    if (!l) return fail(err, DS2_E_INVALID_ARG, "loader handle is null");
+    return done(err, ds2_loader_feed(l, data, n, err));
+}
+
+EXPORT double ds2w_loader_bytes_expected(const ds2_loader *l) {
+    return l ? (double)ds2_loader_bytes_expected(l) : 0;
+}
+EXPORT double ds2w_loader_bytes_fed(const ds2_loader *l) { return l ? (double)ds2_loader_bytes_fed(l) : 0; }
+
+/* Returns the model (0 on failure). The loader stays valid either way: free it with ds2w_loader_free. */
+EXPORT ds2_model *ds2w_loader_finish(ds2_loader *l, ds2_error *err) {
+    reset(err);
+    if (!l) {
+        fail(err, DS2_E_INVALID_ARG, "loader handle is null");
+        return NULL;
+    }
+    ds2_model *m = NULL;
+    done(err, ds2_loader_finish(l, &m, err));
+    return m;
+}
+
+EXPORT void ds2w_loader_free(ds2_loader *l) { ds2_loader_free(l); }
+EXPORT void ds2w_model_free(ds2_model *m) { ds2_model_free(m); }
+
+/* ---- model information ------------------------------------------------------------------------------- */
+
+/* JSON text grows into a malloc'd buffer; the appender keeps going silently after an allocation failure
+ * and the caller sees NULL at the end. */
+typedef struct jbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} jbuf;
+
+static void jput(jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jput(jbuf *b, const char *fmt, ...) {
+    if (b->oom) return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (k < 0) { b->oom = 1; return; }
+        if ((size_t)k < b->cap - b->len) { b->len += (size_t)k; return; }
+        size_t cap = (b->cap + (size_t)k + 1) * 2;
+        char *s = realloc(b->s, cap);
+        if (!s) { b->oom = 1; return; }
+        b->s = s;
+        b->cap = cap;
+    }
+}
+
+/* A JSON string literal: quotes, backslashes and control bytes escaped (other bytes as given: UTF-8). */
+static void jstr(jbuf *b, const char *s) {
+    jput(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') jput(b, "\\%c", *p);
+        else if (*p < 0x20) jput(b, "\\u%04x", *p);
+        else jput(b, "%c", *p);
+    }
+    jput(b, "\"");
+}
+
+/* Model card as a JSON object (hyper-parameters, sizes, a few metadata strings). Returns malloc'd text
+ * (free with ds2w_free) or 0 with the error filled. */
+EXPORT char *ds2w_model_info_json(const ds2_model *m, ds2_error *err) {
+    reset(err);
+    ds2_model_info i;
+    if (!m) {
+        fail(err, DS2_E_INVALID_ARG, "model handle is null");
+        return NULL;
+    }
+    ds2_status st = ds2_model_get_info(m, &i);
+    if (st != DS2_OK) {
+        fail(err, st, ds2_status_message(st));
+        return NULL;
+    }
+    jbuf b = {0};
+    jput(&b, "{\"has_weights\":%d,\"n_vocab\":%d,\"n_ctx_train\":%d,\"n_embd\":%d,\"n_layer\":%d,\"n_head\":%d,",
+         i.has_weights, i.n_vocab, i.n_ctx_train, i.n_embd, i.n_layer, i.n_head);
+    jput(&b, "\"n_layer_dense\":%d,\"q_lora_rank\":%d,\"kv_lora_rank\":%d,\"qk_nope\":%d,\"qk_rope\":%d,"
+             "\"v_head\":%d,",
+         i.n_layer_dense, i.q_lora_rank, i.kv_lora_rank, i.qk_nope, i.qk_rope, i.v_head);
+    jput(&b, "\"n_ff\":%d,\"n_ff_exp\":%d,\"n_expert\":%d,\"n_expert_used\":%d,\"n_expert_shared\":%d,"
+             "\"n_group\":%d,\"n_group_used\":%d,",
+         i.n_ff, i.n_ff_exp, i.n_expert, i.n_expert_used, i.n_expert_shared, i.n_group, i.n_group_used);
+    jput(&b, "\"gating\":\"%s\",\"weights_norm\":%d,\"has_exp_probs_b\":%d,\"split_kv_b\":%d,",
+         i.gating == 2 ? "sigmoid" : "softmax", i.weights_norm, i.has_exp_probs_b, i.split_kv_b);
+    /* %.9g: floats round-trip exactly */
+    jput(&b, "\"weights_scale\":%.9g,\"rms_eps\":%.9g,\"rope_theta\":%.9g,\"rope_yarn\":%d,"
+             "\"rope_factor\":%.9g,\"yarn_log_mul\":%.9g,\"rope_orig_ctx\":%d,\"kq_scale\":%.9g,",
+         i.weights_scale, i.rms_eps, i.rope_theta, i.rope_yarn, i.rope_factor, i.yarn_log_mul, i.rope_orig_ctx,
+         i.kq_scale);
+    jput(&b, "\"n_params\":%llu,\"weight_bytes\":%llu,\"kv_bytes_per_token_f16\":%llu,"
+             "\"mha_kv_bytes_per_token_f16\":%llu,\"bos_id\":%d,\"eos_id\":%d,\"n_tensors\":%d",
+         (unsigned long long)i.n_params, (unsigned long long)i.weight_bytes,
+         (unsigned long long)i.kv_bytes_per_token_f16, (unsigned long long)i.mha_kv_bytes_per_token_f16,
+         i.bos_id, i.eos_id, ds2_model_n_tensors(m));
+    static const char *const keys[] = {"general.name", "general.architecture", "general.file_type",
+                                       "tokenizer.ggml.model", "tokenizer.ggml.pre"};
+    jput(&b, ",\"meta\":{");
+    int first = 1;
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+        char val[256];
+        const char *v = ds2_model_meta_str(m, keys[k], val, sizeof val);
+        if (!v) continue;
+        jput(&b, first ? "" : ",");
+        first = 0;
+        jstr(&b, keys[k]);
+        jput(&b, ":");
+        jstr(&b, v);
+    }
+    jput(&b, "}}");
+    if (b.oom) {
+        free(b.s);
+        fail(err, DS2_E_NOMEM, "out of memory building the model info");
+        return NULL;
+    }
+    return b.s;
+}
+
+EXPORT int32_t ds2w_model_n_vocab(const ds2_model *m) {
+    ds2_model_info i;
+    return m && ds2_model_get_info(m, &i) == DS2_OK ? i.n_vocab : 0;
+}
+
+/* Metadata value as text into buf (NUL-terminated); returns 1 if the key exists. */
+EXPORT int32_t ds2w_model_meta(const ds2_model *m, const char *key, char *buf, uint32_t cap) {
+    if (!m || !key || !buf || !cap) return 0;
+    return ds2_model_meta_str(m, key, buf, cap) != NULL;
+}
+
+/* ---- sessions ---------------------------------------------------------------------------------------- */
+
+/* kv_type: 0 f32, 1 f16; attn_mode: 0 auto, 1 absorbed, 2 naive; 0 for sizes/threads means the default. */
+EXPORT ds2_session *ds2w_session_create(const ds2_model *m, int32_t n_ctx, int32_t n_batch, int32_t n_threads,
+                                        int32_t kv_type, int32_t attn_mode, ds2_error *err) {
+    reset(err);
+    if (!m) {
+        fail(err, DS2_E_INVALID_ARG, "model handle is null");
+        return NULL;
+    }
+    ds2_session_params p = ds2_session_default_params();
+    p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
+    p.n_threads = n_threads;
+    p.kv_type = (ds2_kv_type)kv_type;
+    p.attn_mode = (ds2_attn_mode)attn_mode;
+    ds2_session *s = NULL;
+    done(err, ds2_session_create(m, &p, &s, err));
+    return s;
+}
+
+EXPORT void ds2w_session_free(ds2_session *s) { ds2_session_free(s); }
+
+/* logits_mode: 0 none, 1 last (n_vocab floats), 2 all (n × n_vocab floats) into logits. */
+EXPORT int32_t ds2w_session_eval(ds2_session *s, const int32_t *tokens, int32_t n, int32_t logits_mode,
+                                 float *logits, ds2_error *err) {
+    reset(err);
+    if (!s) return fail(err, DS2_E_INVALID_ARG, "session handle is null");
+    return done(err, ds2_session_eval(s, tokens, n, (ds2_logits_mode)logits_mode, logits, err));
+}
+
+EXPORT int32_t ds2w_session_truncate(ds2_session *s, int32_t n, ds2_error *err) {
+    reset(err);
+    if (!s) return fail(err, DS2_E_INVALID_ARG, "session handle is null");
+    return done(err, ds2_session_truncate(s, n, err));
+}
+
+EXPORT int32_t ds2w_session_n_past(const ds2_session *s) { return s ? ds2_session_n_past(s) : 0; }
+EXPORT int32_t ds2w_session_n_ctx(const ds2_session *s) { return s ? ds2_session_n_ctx(s) : 0; }
+
+/* Index of the largest of n floats (first on ties, as the native CLI's greedy pick). */
+EXPORT int32_t ds2w_argmax(const float *x, int32_t n) {
+    int32_t best = 0;
+    for (int32_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
