@@ -696,6 +696,35 @@ def selftest():
     print("round trip: q8_0 rel rms err %.4f, q4_0 %.4f" % (rel8, rel4))
     check(rel8 < 0.01 and rel4 < 0.15, "relative rms errors")
 
+    # --- quants.py types: size, writer/reader round trip, error bounds, fallbacks, the q4_k_m mixture ---
+    import quants
+    xr = (np.random.default_rng(7).standard_normal((4, 512)) * 0.05).astype(np.float32)
+    xr[0, :256] = 0.0                                       # an all-zero super-block
+    w = GGUFWriter()
+    names = {t: n for n, t in gguf.DTYPE_BY_NAME.items() if t in quants.CODECS}
+    for t, n in names.items():
+        w.add_tensor("x_" + n, xr, t)
+    p = os.path.join(tmp, "quants.gguf")
+    w.write(p)
+    g = gguf.read_gguf(p)
+    # simple round-to-nearest encoders: relative rms error of each type on Gaussian data (measured
+    # 0.02 (Q6_K) .. 0.33 (Q2_K); bounds with margin)
+    bound = {"q4_1": 0.1, "q5_0": 0.06, "q5_1": 0.06, "iq4_nl": 0.1, "q2_k": 0.4, "q3_k": 0.2,
+             "q4_k": 0.1, "q5_k": 0.06, "q6_k": 0.03, "iq4_xs": 0.1}
+    for t, n in names.items():
+        be, bb = quants.CODECS[t][:2]
+        check(len(g.raw("x_" + n)) == xr.size // be * bb, "%s size" % n)
+        y = g.array("x_" + n)
+        check(np.all(y[0, :256] == 0), "%s zero block" % n)
+        rel = float(np.sqrt(np.mean((y[1:] - xr[1:]) ** 2)) / np.sqrt(np.mean(xr[1:] ** 2)))
+        check(rel < bound[n], "%s round trip rel rms err %.4f < %.2f" % (n, rel, bound[n]))
+    check(gguf.choose_type("blk.0.attn_k_b.weight", [32, 64, 4], "q4_k") == GT.Q5_0, "Q4_K -> Q5_0 fallback")
+    check(gguf.choose_type("blk.0.ffn_down_exps.weight", [96, 256, 8], "q6_k") == GT.Q8_0, "Q6_K -> Q8_0")
+    check(gguf.choose_type("blk.0.attn_k_b.weight", [32, 64, 4], "iq4_xs") == GT.IQ4_NL, "IQ4_XS -> IQ4_NL")
+    check(gguf.choose_type("blk.0.attn_q_b.weight", [24, 64], "q2_k") == GT.F16, "Q2_K -> Q4_0 -> F16")
+    check(q4_k_m_type("output.weight", 3) == "q6_k" and q4_k_m_type("blk.2.ffn_down_exps.weight", 3) == "q6_k"
+          and q4_k_m_type("blk.1.ffn_down_exps.weight", 3) == "q4_k", "q4_k_m mixture rules")
+
     # --- whole tiny models: every dtype x generation, type rules, same master weights ----------
     base = None
     for gen in ("legacy", "mla"):
