@@ -252,54 +252,108 @@ done:
 
 /* ---- chat ------------------------------------------------------------------------------------------------ */
 
+/* The conversation is kept as token ids, one span per message, exactly as the cache holds them (as
+ * llama.cpp's CLI does): each turn only the new text is tokenized — the difference between the rendered
+ * conversation before and after the user's message — and the reply stays as the ids the model generated.
+ * The cache always holds conv[0 .. n_cached); nothing before a change is ever recomputed. */
 typedef struct chat {
     ds2_chat_message *msgs;
-    char **owned; /* contents we allocated (parallel to msgs) */
+    char **owned;      /* contents we allocated (parallel to msgs) */
+    int32_t *span_end; /* end of message i's ids in conv (parallel to msgs) */
     int n, cap;
-    int32_t *hist; /* the ids the cache holds, in order */
-    int32_t n_hist;
+    int32_t *conv, n_conv, cap_conv;
+    int32_t n_prefix;  /* ids before the first message (BOS) */
+    int32_t n_cached;  /* conv[0 .. n_cached) is in the cache */
 } chat;
 
 static int chat_push(chat *c, const char *role, char *content) {
+    if (!content) return 0;
     if (c->n == c->cap) {
         int cap = c->cap ? 2 * c->cap : 8;
         ds2_chat_message *mm = realloc(c->msgs, (size_t)cap * sizeof *mm);
-        if (!mm) return 0;
-        c->msgs = mm;
+        if (mm) c->msgs = mm;
         char **oo = realloc(c->owned, (size_t)cap * sizeof *oo);
-        if (!oo) return 0;
-        c->owned = oo;
+        if (oo) c->owned = oo;
+        int32_t *se = realloc(c->span_end, (size_t)cap * sizeof *se);
+        if (se) c->span_end = se;
+        if (!mm || !oo || !se) { free(content); return 0; }
         c->cap = cap;
     }
     c->msgs[c->n].role = role;
     c->msgs[c->n].content = content;
     c->owned[c->n] = content;
+    c->span_end[c->n] = c->n_conv;
     c->n++;
     return 1;
 }
 
-static void chat_drop(chat *c, int i) {
-    free(c->owned[i]);
-    memmove(c->msgs + i, c->msgs + i + 1, (size_t)(c->n - i - 1) * sizeof *c->msgs);
-    memmove(c->owned + i, c->owned + i + 1, (size_t)(c->n - i - 1) * sizeof *c->owned);
-    c->n--;
+/* Removes messages [i, j) and their ids; the cache follows with a shift (the part after them stays cached). */
+static int chat_drop(chat *c, ds2_session *s, int i, int j) {
+    const int32_t a = i ? c->span_end[i - 1] : c->n_prefix, b = c->span_end[j - 1], d = b - a;
+    ds2_error err;
+    if (b <= c->n_cached) {
+        if (ds2_session_shift(s, a, d, &err) != DS2_OK) {
+            fprintf(stderr, "ds2: %s\n", err.message);
+            return 0;
+        }
+        c->n_cached -= d;
+    } else if (a < c->n_cached) {
+        ds2_session_truncate(s, a, &err);
+        c->n_cached = a;
+    }
+    memmove(c->conv + a, c->conv + b, (size_t)(c->n_conv - b) * sizeof *c->conv);
+    c->n_conv -= d;
+    for (int k = i; k < j; k++) free(c->owned[k]);
+    for (int k = j; k < c->n; k++) c->span_end[k] -= d;
+    memmove(c->msgs + i, c->msgs + j, (size_t)(c->n - j) * sizeof *c->msgs);
+    memmove(c->owned + i, c->owned + j, (size_t)(c->n - j) * sizeof *c->owned);
+    memmove(c->span_end + i, c->span_end + j, (size_t)(c->n - j) * sizeof *c->span_end);
+    c->n -= j - i;
+    return 1;
 }
 
-/* renders the conversation + generation prompt and tokenizes it */
-static int chat_tokens(const ds2_model *m, const chat *c, int32_t **ids, int32_t *n) {
+/* malloc'd rendering of msgs[0..n) */
+static char *render(const ds2_model *m, const ds2_chat_message *msgs, int n, int add_gen) {
     ds2_error err;
     size_t len = 0;
-    ds2_status st = ds2_chat_render(m, c->msgs, c->n, 1, NULL, 0, &len, &err);
+    ds2_status st = ds2_chat_render(m, msgs, n, add_gen, NULL, 0, &len, &err);
     if (st != DS2_OK && st != DS2_E_INVALID_ARG) {
         fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
-        return 0;
+        return NULL;
     }
     char *text = malloc(len + 1);
-    if (!text) return 0;
-    st = ds2_chat_render(m, c->msgs, c->n, 1, text, len + 1, &len, &err);
-    int ok = st == DS2_OK && tokenize(m, text, ids, n);
-    if (st != DS2_OK) fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
-    free(text);
+    if (text && ds2_chat_render(m, msgs, n, add_gen, text, len + 1, &len, &err) != DS2_OK) {
+        fprintf(stderr, "ds2: %s\n", err.message);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* ids of the text that msgs[n-1] adds to the rendering of msgs[0..n-1) (BOS first when nothing is there yet) */
+static int delta_ids(const ds2_model *m, const chat *c, int add_gen, int32_t **ids, int32_t *n_ids) {
+    char *before = render(m, c->msgs, c->n - 1, 0), *after = render(m, c->msgs, c->n, add_gen);
+    int ok = 0;
+    if (before && after) {
+        size_t lb = strlen(before);
+        if (strncmp(before, after, lb) != 0) {
+            fprintf(stderr, "ds2: the chat format is not incremental\n");
+        } else {
+            ds2_error err;
+            const char *d = after + lb;
+            int32_t need = 0;
+            const int bos = c->n_conv == 0;
+            ds2_status st = ds2_tokenize(m, d, strlen(d), bos, 1, NULL, 0, &need, &err);
+            *ids = malloc(((size_t)need + 1) * sizeof **ids);
+            if ((st == DS2_OK || st == DS2_E_INVALID_ARG) && *ids &&
+                (st = ds2_tokenize(m, d, strlen(d), bos, 1, *ids, need, n_ids, &err)) == DS2_OK)
+                ok = 1;
+            else
+                fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
+        }
+    }
+    free(before);
+    free(after);
     return ok;
 }
 
@@ -310,30 +364,11 @@ static char *dupstr(const char *s) {
     return d;
 }
 
-/* Brings the cache to hold a prefix of ids[0..n) and returns how many of them it holds. Reuses the common
- * prefix; if what follows it in the cache reappears later in ids (turns were dropped in between), the cache
- * is shifted down instead of recomputed. */
-static int32_t chat_sync_cache(ds2_session *s, chat *c, const int32_t *ids, int32_t n) {
-    ds2_error err;
-    int32_t p = 0;
-    while (p < c->n_hist && p < n && c->hist[p] == ids[p]) p++;
-    if (p < c->n_hist) {
-        for (int32_t d = 1; p + d < c->n_hist; d++) {
-            const int32_t tail = c->n_hist - p - d;
-            if (tail > n - p) continue;
-            if (!memcmp(c->hist + p + d, ids + p, (size_t)tail * sizeof *ids)) {
-                if (ds2_session_shift(s, p, d, &err) == DS2_OK) {
-                    memmove(c->hist + p, c->hist + p + d, (size_t)tail * sizeof *ids);
-                    c->n_hist -= d;
-                    return c->n_hist;
-                }
-                break;
-            }
-        }
-        ds2_session_truncate(s, p, &err);
-        c->n_hist = p;
-    }
-    return p;
+static int conv_append(chat *c, const int32_t *ids, int32_t n) {
+    if (c->n_conv + n > c->cap_conv) return 0;
+    memcpy(c->conv + c->n_conv, ids, (size_t)n * sizeof *ids);
+    c->n_conv += n;
+    return 1;
 }
 
 typedef struct reply_sink {
@@ -343,7 +378,7 @@ typedef struct reply_sink {
 
 static int chat_piece(void *ud, int32_t id, const char *piece, size_t len) {
     reply_sink *r = ud;
-    if (id >= 0) r->c->hist[r->c->n_hist++] = id; /* every sampled id; the last one is removed afterwards */
+    if (id >= 0 && !conv_append(r->c, &id, 1)) return 1;
     return print_piece(&r->reply, id, piece, len);
 }
 
@@ -352,26 +387,37 @@ static int cmd_chat(const run_opts *o) {
     ds2_session *s;
     if (!open_model(o, &m, &s)) return 1;
     int rc = 1;
-    const int32_t n_ctx = ds2_session_n_ctx(s);
+    const int32_t n_ctx = ds2_session_n_ctx(s), eos = ds2_token_eos(m);
+    const ds2_chat_format fmt = ds2_chat_detect(m);
     chat c = {0};
-    c.hist = malloc(((size_t)n_ctx + 1) * sizeof *c.hist);
+    c.cap_conv = n_ctx + 2; /* a full context + the EOS that closes a reply */
+    c.conv = malloc((size_t)c.cap_conv * sizeof *c.conv);
     char *line = NULL;
     size_t line_cap = 0;
-    if (!c.hist) goto done;
-    if (ds2_chat_detect(m) == DS2_CHAT_UNKNOWN) {
+    if (!c.conv) goto done;
+    if (fmt == DS2_CHAT_UNKNOWN) {
         fprintf(stderr, "ds2: this model's chat template is not one the built-in formatter knows (DeepSeek-V2/V3); "
                         "use `ds2 run -p` with a prompt rendered elsewhere\n");
         goto done;
     }
-    if (o->system && !chat_push(&c, "system", dupstr(o->system))) goto done;
+    /* the system prompt (and BOS) first: they stay when old turns are dropped */
+    if (o->system) {
+        int32_t *ids = NULL, n = 0;
+        if (!chat_push(&c, "system", dupstr(o->system)) || !delta_ids(m, &c, 0, &ids, &n)) goto done;
+        const int bos = ds2_token_add_bos(m) && ds2_token_bos(m) >= 0 && n > 0 && ids[0] == ds2_token_bos(m);
+        int ok = n + 8 < n_ctx && conv_append(&c, ids, n);
+        free(ids);
+        if (!ok) { fprintf(stderr, "ds2: the system prompt does not fit the context (%d)\n", n_ctx); goto done; }
+        c.n_prefix = bos;
+        c.span_end[0] = c.n_conv;
+    }
     signal(SIGINT, on_sigint);
-    /* reserve room for the reply: -n tokens, or a quarter of the context */
+    /* room kept for the reply: -n tokens, or a quarter of the context */
     const int32_t reserve = o->n_predict > 0 && o->n_predict < n_ctx / 2 ? o->n_predict : n_ctx / 4;
     for (;;) {
         fprintf(stderr, "> ");
         fflush(stderr);
-        /* one line per message (getline is POSIX 2008; a portable fgets loop keeps C11 + POSIX 1993) */
-        size_t len = 0;
+        size_t len = 0; /* one line per message (a getchar loop: getline is POSIX 2008) */
         int ch;
         while ((ch = getchar()) != EOF && ch != '\n') {
             if (len + 2 > line_cap) {
@@ -383,67 +429,80 @@ static int cmd_chat(const run_opts *o) {
             line[len++] = (char)ch;
         }
         if (ch == EOF && len == 0) break;
-        if (!line) continue;
+        if (!line || len == 0) continue;
         line[len] = '\0';
         if (!strcmp(line, "/exit") || !strcmp(line, "/quit")) break;
-        if (len == 0) continue;
         if (!chat_push(&c, "user", dupstr(line))) goto done;
         int32_t *ids = NULL, n = 0;
-        /* context full: drop the oldest turns after the system prompt until the prompt + reserve fits */
-        for (;;) {
-            if (!chat_tokens(m, &c, &ids, &n)) goto done;
-            if (n + reserve <= n_ctx) break;
-            int first = c.n > 0 && !strcmp(c.msgs[0].role, "system") ? 1 : 0;
-            if (c.n - first <= 1) { /* only the new message is left */
-                if (n < n_ctx) break;
-                fprintf(stderr, "ds2: the message (%d tokens) does not fit the context (%d)\n", n, n_ctx);
-                free(ids);
-                ids = NULL;
-                chat_drop(&c, c.n - 1);
-                break;
-            }
-            free(ids);
-            ids = NULL;
-            chat_drop(&c, first); /* a user message, and its reply with it */
-            if (c.n - first > 1 && !strcmp(c.msgs[first].role, "assistant")) chat_drop(&c, first);
-            if (o->verbose) fprintf(stderr, "[context full: dropped the oldest turn]\n");
+        if (!delta_ids(m, &c, 1, &ids, &n)) goto done;
+        if (c.n_conv == 0 && n > 0 && ds2_token_add_bos(m) && ids[0] == ds2_token_bos(m)) c.n_prefix = 1;
+        /* context full: drop the oldest turns after the system prompt (the cache shifts, nothing is recomputed) */
+        const int first = c.n > 0 && !strcmp(c.msgs[0].role, "system") ? 1 : 0;
+        while (c.n_conv + n + reserve > n_ctx && c.n - 1 - first >= 1) {
+            int j = first + 1; /* the oldest user message and the reply that follows it */
+            if (j < c.n - 1 && !strcmp(c.msgs[j].role, "assistant")) j++;
+            if (!chat_drop(&c, s, first, j)) { free(ids); goto done; }
+            if (o->verbose) fprintf(stderr, "[context full: dropped the oldest turn; %d ids remain cached]\n", c.n_cached);
         }
-        if (!ids) continue;
-        const int32_t have = chat_sync_cache(s, &c, ids, n);
+        if (c.n_conv + n + 1 > n_ctx) {
+            fprintf(stderr, "ds2: the message (%d tokens) does not fit the context (%d)\n", n, n_ctx);
+            free(ids);
+            free(c.owned[c.n - 1]);
+            c.n--;
+            continue;
+        }
+        conv_append(&c, ids, n);
+        free(ids);
+        c.span_end[c.n - 1] = c.n_conv;
+        const int32_t user_end = c.n_conv;
+        if (o->verbose) fprintf(stderr, "[cache: %d of %d ids reused]\n", c.n_cached, c.n_conv);
+
         reply_sink sink = {NULL, &c};
         ds2_generate_params gp = gen_params(o);
-        if (gp.max_tokens < 0 || gp.max_tokens > n_ctx - n) gp.max_tokens = n_ctx - n;
+        if (gp.max_tokens < 0 || gp.max_tokens > n_ctx - c.n_conv) gp.max_tokens = n_ctx - c.n_conv;
         ds2_generate_stats stats;
         ds2_error err;
         g_cancel = 0;
-        memcpy(c.hist + c.n_hist, ids + have, (size_t)(n - have) * sizeof *ids);
-        c.n_hist = n;
-        /* re-feed one token if the whole prompt is cached: generation needs a prompt token for its logits */
-        int32_t from = have < n ? have : n - 1;
-        if (have == n) { ds2_session_truncate(s, n - 1, &err); }
-        ds2_status st = ds2_generate(s, ids + from, n - from, &gp, chat_piece, &sink, &g_cancel, &stats, &err);
-        free(ids);
+        ds2_status st = ds2_generate(s, c.conv + c.n_cached, user_end - c.n_cached, &gp, chat_piece, &sink, &g_cancel,
+                                     &stats, &err);
         printf("\n");
         fflush(stdout);
         if (o->verbose) print_stats(&stats);
-        c.n_hist = ds2_session_n_past(s); /* the ids the cache really holds (the last sampled one is not in it) */
+        c.n_cached = ds2_session_n_past(s);
         if (st != DS2_OK && st != DS2_E_CANCELLED) {
             fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
             free(sink.reply);
             goto done;
         }
         g_sigint = 0;
-        /* the reply as the template will render it next turn: "Assistant: " already supplies the space */
         char *reply = sink.reply ? sink.reply : dupstr("");
-        if (reply && reply[0] == ' ') memmove(reply, reply + 1, strlen(reply));
-        if (!reply || !chat_push(&c, "assistant", reply)) goto done;
+        /* DeepSeek-V2 renders "Assistant: " + content after the generation prompt "Assistant:": the space the
+         * model generated belongs to the format */
+        if (reply && fmt == DS2_CHAT_DEEPSEEK2 && reply[0] == ' ') memmove(reply, reply + 1, strlen(reply));
+        if (!chat_push(&c, "assistant", reply)) goto done;
+        if (stats.stop_reason == DS2_STOP_STRING) {
+            /* the ids ran past the stop string: keep the reply as its text instead */
+            c.n_conv = user_end;
+            if (c.n_cached > user_end) {
+                ds2_session_truncate(s, user_end, &err);
+                c.n_cached = user_end;
+            }
+            if (!delta_ids(m, &c, 0, &ids, &n)) goto done;
+            int ok = conv_append(&c, ids, n);
+            free(ids);
+            if (!ok) goto done;
+        } else if (eos >= 0) {
+            conv_append(&c, &eos, 1); /* the format closes every reply with EOS (cap_conv leaves room) */
+        }
+        c.span_end[c.n - 1] = c.n_conv;
     }
     rc = 0;
 done:
     for (int i = 0; i < c.n; i++) free(c.owned[i]);
     free(c.msgs);
     free(c.owned);
-    free(c.hist);
+    free(c.span_end);
+    free(c.conv);
     free(line);
     ds2_session_free(s);
     ds2_model_free(m);
