@@ -7,6 +7,7 @@
  *  - Q8_0·Q8_0, Q4_0·Q8_0, the Q8_0 and F16 activation rounding: identical bits.
  *  - F32·F32, F16·F16: same float products, double sums in another order: |s − ref| ≤ 2^-23·Σ|w·a|
  *    (the double sum error is ~n·2^-53·Σ|w·a|, then one float rounding of ≤ 2^-24·|s|).
+ *  - attention dots ds2_dot_*_acc (double results): |d| ≤ n·2^-52·Σ|a·b|.
  *  - End to end (fixtures): F32/F16 models max |Δlogit| ≤ 1e-4·max|logit|; Q8_0/Q4_0 models, whose non-matmul
  *    F32 tensors still go through the F32 dot, ≤ 1e-3·max|logit| (a one-ulp change can move one activation to
  *    a neighbouring Q8_0 step) — printed per model.
@@ -153,6 +154,48 @@ TEST(activation_rounding_identical) {
     }
 }
 
+/* The attention dots (kernels.h ds2_dot_*_acc) of the active set vs the reference: one dot continued over
+ * two segments, as attention does for [latent | rope]. Budget: double sums in another order,
+ * |d| ≤ n·2^-52·Σ|a·b|. */
+TEST(attention_dots_vs_reference) {
+    enum { MAXN = 1100 };
+    static float a[MAXN], b[MAXN];
+    static uint16_t a16[MAXN], b16[MAXN];
+    int n_same_float = 0, n_cases = 0;
+    double worst = 0;
+    for (int rep = 0; rep < 300; rep++) {
+        const int64_t n1 = rep < 40 ? rep : (int64_t)(rng_u64() % 700), n2 = (int64_t)(rng_u64() % 80);
+        fill_random(a, n1 + n2, 1.0f);
+        fill_random(b, n1 + n2, rep % 2 ? 3.0f : 0.1f);
+        ds2_f32_to_f16_row(a, a16, n1 + n2);
+        ds2_f32_to_f16_row(b, b16, n1 + n2);
+        for (int kind = 0; kind < 3; kind++) {
+            double r, f, mag = 0;
+            ds2_set_kernels("ref", NULL);
+            for (int pass = 0; pass < 2; pass++) {
+                double acc;
+                if (kind == 0) acc = ds2_dot_f32_acc(n2, a + n1, b + n1, ds2_dot_f32_acc(n1, a, b, 0.0));
+                else if (kind == 1) acc = ds2_dot_f16_f32_acc(n2, a16 + n1, b + n1, ds2_dot_f16_f32_acc(n1, a16, b, 0.0));
+                else acc = ds2_dot_f16_f16_acc(n2, a16 + n1, b16 + n1, ds2_dot_f16_f16_acc(n1, a16, b16, 0.0));
+                if (pass == 0) r = acc;
+                else f = acc;
+                ds2_set_kernels("auto", NULL);
+            }
+            for (int64_t i = 0; i < n1 + n2; i++)
+                mag += fabs((double)(kind == 0 ? a[i] : ds2_f16_to_f32(a16[i])) *
+                            (kind == 2 ? ds2_f16_to_f32(b16[i]) : b[i]));
+            const double e = fabs(f - r), tol = (double)(n1 + n2 + 1) * ldexp(1.0, -52) * mag;
+            if (e > tol) FAIL_("kind %d n=%lld+%lld: %.17g vs reference %.17g (|d| %.3g > %.3g)", kind, (long long)n1,
+                               (long long)n2, f, r, e, tol);
+            if (mag > 0) worst = fmax(worst, e / mag);
+            n_same_float += (float)f == (float)r;
+            n_cases++;
+        }
+    }
+    printf("  %s: max |d|/Σ|a·b| = %.2g, rounded to float identical in %d/%d\n", ds2_kernels_name(), worst,
+           n_same_float, n_cases);
+}
+
 /* ds2_matmul with the fast set vs the reference set, 1..5 tokens, 1..4 threads, rows not a multiple of
  * anything. The fast result must be the same for every thread count. */
 TEST(matmul_vs_reference) {
@@ -294,6 +337,7 @@ int main(void) {
     RUN(kernel_set_named);
     RUN(vec_dot_vs_reference);
     RUN(activation_rounding_identical);
+    RUN(attention_dots_vs_reference);
     RUN(matmul_vs_reference);
 #ifndef DS2_TEST_NO_MODELS
     RUN(logits_vs_reference);

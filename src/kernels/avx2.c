@@ -165,3 +165,41 @@ void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *
     }
     *s = sumf;
 }
+
+/* ---- attention dots (kernels.h ds2_dot_*_acc): acc + Σ (double)(a[i]·b[i]), products in float ---------- */
+
+double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
+    __m256d s[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        acc_products(_mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)), &s[0], &s[1]);
+        acc_products(_mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)), &s[2], &s[3]);
+    }
+    for (; i + 8 <= n; i += 8) acc_products(_mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)), &s[0], &s[1]);
+    acc += hsum_f64(_mm256_add_pd(_mm256_add_pd(s[0], s[1]), _mm256_add_pd(s[2], s[3])));
+    for (; i < n; i++) acc += (double)(a[i] * b[i]);
+    return acc;
+}
+
+double ds2_avx2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
+    __m256d s[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc_products(_mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), _mm256_loadu_ps(b + i)),
+                     &s[0], &s[1]);
+    acc += hsum_f64(_mm256_add_pd(s[0], s[1]));
+    for (; i < n; i++) acc += (double)(_cvtsh_ss(a[i]) * b[i]);
+    return acc;
+}
+
+double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
+    __m256d d[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        acc_products(_mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))),
+                                   _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(b + i)))),
+                     &d[0], &d[1]);
+    acc += hsum_f64(_mm256_add_pd(d[0], d[1]));
+    for (; i < n; i++) acc += (double)(_cvtsh_ss(a[i]) * _cvtsh_ss(b[i]));
+    return acc;
+}

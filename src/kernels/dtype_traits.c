@@ -45,11 +45,21 @@ static const ds2_type_traits k_ref[DS2_DTYPE_COUNT] = {
  * built once (identical bits whichever thread builds it first), then the active table is one atomic pointer,
  * so the hot path (ds2_type_traits_get) is a load and an index. */
 
+/* The attention dots of kernels.h (ds2_dot_*_acc) follow the same kernel set. */
+typedef struct {
+    double (*dot_f32_acc)(int64_t n, const float *a, const float *b, double acc);
+    double (*dot_f16_f32_acc)(int64_t n, const uint16_t *a, const float *b, double acc);
+    double (*dot_f16_f16_acc)(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+} vec_ops;
+static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc};
+
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
+static vec_ops k_best_ops;
 static const char *k_best_name = "ref";
 static atomic_int k_best_state;                     /* 0 unbuilt, 1 building, 2 built */
 static _Atomic(const ds2_type_traits *) k_active;  /* NULL until the first lookup or ds2_set_kernels */
 static _Atomic(const char *) k_active_name;
+static _Atomic(const vec_ops *) k_active_ops = &k_ref_ops; /* stored before k_active */
 
 #if defined(DS2_HAVE_AVX2)
 static int cpu_has_avx2(void) {
@@ -66,6 +76,7 @@ static void build_best(void) {
         return;
     }
     memcpy(k_best, k_ref, sizeof k_best);
+    k_best_ops = k_ref_ops;
 #if defined(DS2_HAVE_AVX2)
     if (cpu_has_avx2()) {
         k_best[DS2_F32].vec_dot = ds2_avx2_vec_dot_f32_f32;
@@ -74,6 +85,7 @@ static void build_best(void) {
         k_best[DS2_Q8_0].vec_dot = ds2_avx2_vec_dot_q8_0_q8_0;
         k_best[DS2_Q8_0].from_float = ds2_avx2_q8_0_from_float;
         k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
+        k_best_ops = (vec_ops){ds2_avx2_dot_f32_acc, ds2_avx2_dot_f16_f32_acc, ds2_avx2_dot_f16_f16_acc};
         k_best_name = "avx2";
     }
 #elif defined(__wasm_simd128__)
@@ -82,6 +94,7 @@ static void build_best(void) {
     k_best[DS2_Q8_0].vec_dot = ds2_simd128_vec_dot_q8_0_q8_0;
     k_best[DS2_Q8_0].from_float = ds2_simd128_q8_0_from_float;
     k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
+    k_best_ops = (vec_ops){ds2_simd128_dot_f32_acc, ds2_simd128_dot_f16_f32_acc, ds2_simd128_dot_f16_f16_acc};
 #if defined(__wasm_relaxed_simd__)
     k_best_name = "simd128-relaxed";
 #else
@@ -94,12 +107,14 @@ static void build_best(void) {
 static int select_set(const char *name) {
     if (!strcmp(name, "ref")) {
         atomic_store(&k_active_name, "ref");
+        atomic_store(&k_active_ops, &k_ref_ops);
         atomic_store(&k_active, k_ref);
         return 1;
     }
     build_best();
     if (strcmp(name, "auto") && strcmp(name, k_best_name)) return 0;
     atomic_store(&k_active_name, k_best_name);
+    atomic_store(&k_active_ops, (const vec_ops *)&k_best_ops);
     atomic_store(&k_active, (const ds2_type_traits *)k_best);
     return 1;
 }
@@ -135,6 +150,20 @@ static const ds2_type_traits *lookup(const ds2_type_traits *table, int32_t type)
 }
 
 const ds2_type_traits *ds2_type_traits_get(int32_t type) { return lookup(active_table(), type); }
+
+static const vec_ops *active_ops(void) {
+    active_table();
+    return atomic_load_explicit(&k_active_ops, memory_order_relaxed);
+}
+double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
+    return active_ops()->dot_f32_acc(n, a, b, acc);
+}
+double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
+    return active_ops()->dot_f16_f32_acc(n, a, b, acc);
+}
+double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
+    return active_ops()->dot_f16_f16_acc(n, a, b, acc);
+}
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
 

@@ -189,17 +189,17 @@ void ds2_swiglu_rows(float *out, const float *g, const float *u, int64_t rows, i
     for (int64_t r = 0; r < rows; r++) ds2_swiglu(out + r * cols, g + r * cols, u + r * cols, cols);
 }
 
-double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
+double ds2_ref_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
     for (int64_t i = 0; i < n; i++) acc += (double)(a[i] * b[i]);
     return acc;
 }
 
-double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
+double ds2_ref_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
     for (int64_t i = 0; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * b[i]);
     return acc;
 }
 
-double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
+double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
     for (int64_t i = 0; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * ds2_half_to_float_inline(b[i]));
     return acc;
 }

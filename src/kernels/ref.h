@@ -45,6 +45,10 @@ void ds2_ref_f16_to_float(const void *x, float *y, int64_t n);
 void ds2_ref_f16_from_float(const float *x, void *y, int64_t n);
 void ds2_ref_bf16_to_float(const void *x, float *y, int64_t n);
 void ds2_ref_bf16_from_float(const float *x, void *y, int64_t n);
+/* the attention dots behind kernels.h ds2_dot_*_acc (dtype_traits.c dispatches them with the kernel set) */
+double ds2_ref_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
+double ds2_ref_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
+double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 
 /* ---- quant_ref.c: dot products (weight type · partner type) and block types ---- */
 void ds2_ref_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);

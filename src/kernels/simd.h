@@ -8,8 +8,9 @@
  * Numerics against the scalar reference (quant_ref.c), which tests/test_simd.c checks on random shapes:
  *  - Q8_0·Q8_0, Q4_0·Q8_0 and the Q8_0 activation quantizer give the reference's bits exactly: block sums are
  *    exact integers and the per-block float accumulation keeps the reference's order and roundings.
- *  - F32·F32, F16·F16: products rounded to float as in the reference, but summed in double lanes (a different
- *    order of double additions): the float result differs from the reference by at most 1 ulp, rarely.
+ *  - F32·F32, F16·F16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
+ *    reference, but summed in double lanes (a different order of double additions): a float result differs
+ *    from the reference by at most 1 ulp, rarely.
  */
 #ifndef DS2_KERNELS_SIMD_H
 #define DS2_KERNELS_SIMD_H
@@ -23,6 +24,9 @@ void ds2_avx2_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *
 void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
+double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
+double ds2_avx2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
+double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 #endif
 
 #if defined(__wasm_simd128__)
@@ -31,6 +35,9 @@ void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void 
 void ds2_simd128_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);
+double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
+double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
+double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 #endif
 
 #endif

@@ -161,3 +161,46 @@ void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const voi
     }
     *s = sumf;
 }
+
+/* ---- attention dots (kernels.h ds2_dot_*_acc): acc + Σ (double)(a[i]·b[i]), products in float ---------- */
+
+double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
+    v128_t s[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        acc_products(wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)), &s[0], &s[1]);
+        acc_products(wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)), &s[2], &s[3]);
+    }
+    acc += hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(s[0], s[1]), wasm_f64x2_add(s[2], s[3])));
+    for (; i < n; i++) acc += (double)(a[i] * b[i]);
+    return acc;
+}
+
+double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
+    v128_t s[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t h = wasm_v128_load(a + i);
+        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(h)), wasm_v128_load(b + i)), &s[0], &s[1]);
+        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(h)), wasm_v128_load(b + i + 4)), &s[2],
+                     &s[3]);
+    }
+    acc += hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(s[0], s[1]), wasm_f64x2_add(s[2], s[3])));
+    for (; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * b[i]);
+    return acc;
+}
+
+double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
+    v128_t s[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t ha = wasm_v128_load(a + i), hb = wasm_v128_load(b + i);
+        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(ha)), half4_to_f32(wasm_u32x4_extend_low_u16x8(hb))),
+                     &s[0], &s[1]);
+        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(ha)), half4_to_f32(wasm_u32x4_extend_high_u16x8(hb))),
+                     &s[2], &s[3]);
+    }
+    acc += hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(s[0], s[1]), wasm_f64x2_add(s[2], s[3])));
+    for (; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * ds2_half_to_float_inline(b[i]));
+    return acc;
+}
