@@ -47,20 +47,25 @@ for (const variant of VARIANTS) {
 }
 
 test('cancel mid-generation returns within one token with the ids so far', async (t) => {
-    const variant = VARIANTS.find(wasmDir);
+    const variant = VARIANTS.slice().reverse().find(wasmDir);
     if (!variant) return t.skip('no wasm build');
-    const file = makeModel(dir, 'mla-f32', ['--seed', '11']);
-    const model = await loadModel(file, { build: variant, wasmDir: wasmDir(variant), nCtx: 2048 });
+    // a model big enough that one token (~10 ms) outlasts a message round trip between threads
+    const file = makeModel(dir, 'mid', ['--hidden', '512', '--layers', '3', '--vocab', '16000', '--ff', '1024',
+        '--expert-ff', '256', '--heads', '8', '--q-lora-rank', '128', '--kv-lora-rank', '128', '--seed', '41', '--dtype', 'q8_0']);
+    const model = await loadModel(file, { build: variant, wasmDir: wasmDir(variant), nCtx: 512 });
     try {
         const ac = new AbortController();
-        let seen = 0, seenAtAbort = -1;
+        let seen = 0, abortedAt = 0;
         const ids = await model.generateTokens([1, 2, 3], {
-            maxTokens: 2000, signal: ac.signal,
-            onToken: () => { if (++seen === 5) { seenAtAbort = seen; ac.abort(); } },
+            maxTokens: 400, signal: ac.signal,
+            onToken: () => { if (++seen === 5) { abortedAt = performance.now(); ac.abort(); } },
         });
-        assert.ok(seenAtAbort === 5);
-        // the worker sees the abort before it runs the next token: at most one more id than were streamed
-        assert.ok(ids.length >= 5 && ids.length <= seenAtAbort + 2, `got ${ids.length} ids after aborting at 5`);
+        const took = performance.now() - abortedAt;
+        const s = await model.stats();
+        const perToken = s.genMs / s.genTokens;
+        t.diagnostic(`abort after 5 streamed ids: ${ids.length} ids, resolved ${took.toFixed(1)} ms after abort (${perToken.toFixed(1)} ms per token)`);
+        // the token being computed when the abort arrives completes; no other one starts
+        assert.ok(ids.length >= 5 && ids.length <= 7, `got ${ids.length} ids after aborting at 5`);
         assert.deepEqual(ids.slice(0, 5), nativeEval(file, [1, 2, 3], 5).greedy);
         // and the model is still usable
         assert.equal((await model.generateTokens([1, 2, 3], { maxTokens: 2 })).length, 2);

@@ -1,0 +1,68 @@
+// Headless Chromium (Debian's `chromium`, driven by playwright-core): a page loads a model through the Web
+// Worker from a local server and streams greedy tokens equal to the native CLI's. With COOP/COEP the page is
+// cross-origin isolated and the SIMD128 + threads build runs; without them, the single-thread SIMD build.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { ROOT, VARIANTS, wasmDir, tmpdir, makeModel, nativeEval } from '../js/helpers.mjs';
+import { startServer } from './server.mjs';
+
+const CHROMIUM = process.env.DS2_CHROMIUM || '/usr/bin/chromium';
+const dir = tmpdir('browser');
+const IDS = [1, 2, 3, 5, 8];
+const N = 10;
+let chromium = null, browser = null, want = null;
+
+before(async () => {
+    try { ({ chromium } = await import('playwright-core')); } catch { chromium = null; }
+    makeModel(dir, 'model', ['--seed', '51', '--dtype', 'q8_0']);
+    want = nativeEval(`${dir}/model.gguf`, IDS, N).greedy;
+    if (chromium && fs.existsSync(CHROMIUM)) {
+        browser = await chromium.launch({
+            executablePath: CHROMIUM,
+            args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+                '--disable-component-update', '--no-first-run'],
+        });
+    }
+});
+after(async () => {
+    if (browser) await browser.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(t, isolate, expectBuild) {
+    if (!browser) return t.skip('chromium or playwright-core missing (scripts/setup.sh installs them)');
+    if (!wasmDir(expectBuild)) return t.skip(`ds2-${expectBuild}.mjs is not built`);
+    // the server offers every build there is; the page must choose
+    const wasmDirs = [...new Set(VARIANTS.map(wasmDir).filter(Boolean))];
+    const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate });
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(String(e)));
+    try {
+        await page.goto(`${srv.base}/tests/browser/page.html`);
+        await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
+        const r = await page.evaluate(([ids, n]) => window.runTest('/models/model.gguf', ids, n), [IDS, N]);
+        t.diagnostic(`isolated=${r.crossOriginIsolated}: build ${r.build.name} (${r.build.reason}); ${r.stats.genTokensPerSecond.toFixed(0)} tok/s`);
+        assert.equal(r.crossOriginIsolated, isolate);
+        assert.equal(r.build.name, expectBuild);
+        assert.doesNotMatch(r.build.reason, /not available/); // chosen, not fallen back to
+        assert.deepEqual(r.tokens, want);
+        assert.deepEqual(r.streamed, want);
+        const size = fs.statSync(`${dir}/model.gguf`).size;
+        assert.equal(r.progress.at(-1).loaded, size);
+        assert.equal(r.progress.at(-1).total, size);
+        for (let i = 1; i < r.progress.length; i++) assert.ok(r.progress[i].loaded >= r.progress[i - 1].loaded);
+        assert.ok(r.textError && r.textError.isError && /^DS2_E_/.test(r.textError.code), JSON.stringify(r.textError));
+    } catch (e) {
+        e.message += `\nbrowser console:\n${logs.join('\n')}`;
+        throw e;
+    } finally {
+        await page.close();
+        await srv.close();
+    }
+}
+
+test('cross-origin isolated page (COOP/COEP): SIMD128 + threads build through the worker', (t) => run(t, true, 'simd-mt'));
+test('page without COOP/COEP: the single-thread SIMD128 build is chosen', (t) => run(t, false, 'simd'));
