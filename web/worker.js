@@ -65,7 +65,7 @@ async function ensureEngine(opts = {}) {
         const moduleArg = {};
         if (c.threads) moduleArg.ds2PoolSize = Math.max(1, Math.min(8, opts.threads || c.features.cores || 4));
         state.engine = await Engine.instantiate(factory, moduleArg);
-        const reason = missing.length ? `${choice.reason}; ${missing.map((m) => m.split(':')[0]).join(', ')} not available` : choice.reason;
+        const reason = missing.length ? `${choice.reason}; ${missing.map((m) => m.split(':')[0]).join(', ')} not shipped` : choice.reason;
         state.build = { ...c, reason, url: url.href, compiled: state.engine.features };
         return state.engine;
     }
@@ -205,10 +205,15 @@ async function generateLoop(ids, opts, signal, onToken) {
     if (ids.length + maxTokens > e.nCtx(state.session))
         throw new DS2Error('DS2_E_CONTEXT_FULL', `${ids.length} prompt + ${maxTokens} new tokens exceed the context of ${e.nCtx(state.session)}`);
     const out = [];
+    // The C sampler (top-k/p, min-p, repetition penalty, seeded: the same ids on every build) when the build
+    // exports it; the JS fallback knows top-k/top-p only.
+    const sampler = temperature > 0 && e.hasSampler && e.hasSampler() ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
     const pick = (pending) => {
         if (temperature <= 0) return e.evalArgmax(state.session, pending, state.nVocab);
+        if (sampler) { const tok = e.evalSample(state.session, pending, state.nVocab, sampler); e.samplerAccept(sampler, tok); return tok; }
         return sample(e.eval(state.session, pending, LOGITS.LAST, state.nVocab), { ...opts, temperature }, rand);
     };
+    try {
     // Every call starts from an empty cache: reusing a cached prefix would run its tail one token at a time,
     // and for legacy (attn_kv_b) files batched prefill and single-token decode take different (equally valid)
     // attention paths, so the same ids would not always give the same answer.
@@ -229,6 +234,9 @@ async function generateLoop(ids, opts, signal, onToken) {
         state.stats.genTokens += out.length; state.stats.genMs += performance.now() - t0;
     }
     return out;
+    } finally {
+        e.samplerFree && e.samplerFree(sampler);
+    }
 }
 
 async function generateTokens({ ids, options = {}, stream = false }, signal, id) {

@@ -47,7 +47,7 @@ async function run(t, isolate, expectBuild) {
         t.diagnostic(`isolated=${r.crossOriginIsolated}: build ${r.build.name} (${r.build.reason}); ${r.stats.genTokensPerSecond.toFixed(0)} tok/s`);
         assert.equal(r.crossOriginIsolated, isolate);
         assert.equal(r.build.name, expectBuild);
-        assert.doesNotMatch(r.build.reason, /not available/); // chosen, not fallen back to
+        assert.doesNotMatch(r.build.reason, /not shipped/); // chosen, not fallen back to
         assert.deepEqual(r.tokens, want);
         assert.deepEqual(r.streamed, want);
         const size = fs.statSync(`${dir}/model.gguf`).size;
