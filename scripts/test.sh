@@ -1,7 +1,8 @@
 #!/bin/sh
 # The whole test suite (the README's test command; .ci/run calls exactly this):
 #   1. Release build: unit tests, model tests on generated fixtures, and the engine-vs-llama.cpp comparisons;
-#   2. the native suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   2. the native suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the JavaScript API tests (node --test) on the wasm builds, in Node and headless Chromium.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
@@ -14,3 +15,7 @@ cmake --build build/release -j "$jobs"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DDS2_SANITIZE=ON -DDS2_ORACLE_TESTS=OFF -DDS2_WERROR=ON >/dev/null
 cmake --build build/asan -j "$jobs"
 (cd build/asan && ctest --output-on-failure -j "$jobs" -L "unit|model" -E model_tools_selftest)
+
+# 3. The JavaScript API on the wasm builds (build/wasm-*/): Node (worker_threads, streamed loading, npm pack)
+#    and headless Chromium (Web Worker, COOP/COEP → threads build). A build that is absent is reported skipped.
+node --test tests/js/ tests/browser/
