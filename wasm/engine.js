@@ -248,21 +248,60 @@ export class Engine {
         }
     }
 
-    /** Chat prompt from [{role, content}] with the model's template (ds2w_chat_render, JSON in, text out). */
+    /** Chat prompt text from [{role, content}] with the model's built-in template (ds2w_chat_render). */
     chatRender(model, messages, addAssistant) {
         if (!this.has('ds2w_chat_render')) throw this._noTokenizer('ds2w_chat_render');
-        const json = new TextEncoder().encode(JSON.stringify(messages));
-        const jp = this._malloc(json.length + 1);
+        // role\0content\0 pairs back to back: the api takes no JSON
+        const enc = new TextEncoder();
+        const parts = [];
+        for (const m of messages) {
+            if (!m || typeof m.role !== 'string' || typeof m.content !== 'string')
+                throw new DS2Error('DS2_E_INVALID_ARG', 'chat messages must be {role: string, content: string}');
+            parts.push(enc.encode(m.role + '\0'), enc.encode(m.content + '\0'));
+        }
+        const size = parts.reduce((a, p) => a + p.length, 0);
+        const pp = this._malloc(size + 1);
         try {
-            this.u8().set(json, jp);
-            this.u8()[jp + json.length] = 0;
-            const out = this.M._ds2w_chat_render(model, jp, addAssistant ? 1 : 0, this.err);
+            let o = pp;
+            for (const p of parts) { this.u8().set(p, o); o += p.length; }
+            const out = this.M._ds2w_chat_render(model, pp, messages.length, addAssistant ? 1 : 0, this.err);
             if (!out) throw this.lastError();
             const text = this._cstring(out);
             this.M._ds2w_free(out);
             return text;
         } finally {
-            this._free(jp);
+            this._free(pp);
+        }
+    }
+
+    // ---- sampling (the C sampler: the same seed gives the same ids on every build) ------------------------
+
+    hasSampler() { return this.has('ds2w_sampler_create'); }
+
+    samplerCreate(nVocab, { temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1, penaltyLastN = 64, seed = 0x5eed } = {}) {
+        if (!this.hasSampler()) throw new DS2Error('DS2_E_INVALID_ARG', 'this wasm build has no sampler (ds2w_sampler_create): use temperature 0');
+        const lo = seed % 4294967296, hi = Math.floor(seed / 4294967296);
+        const s = this.M._ds2w_sampler_create(nVocab, temperature, topK, topP, minP, repeatPenalty, penaltyLastN,
+            lo >>> 0, hi >>> 0, this.err);
+        if (!s) throw this.lastError();
+        return s;
+    }
+    samplerFree(s) { if (s) this.M._ds2w_sampler_free(s); }
+    samplerAccept(s, id) { this.M._ds2w_sampler_accept(s, id); }
+
+    /** Runs ids and samples the next id from the last position's logits (they never leave the heap). */
+    evalSample(session, ids, sampler, nVocab) {
+        const n = ids.length;
+        const tp = this._malloc(4 * n), lp = this._malloc(4 * nVocab);
+        try {
+            this.views().i32.set(ids, tp >> 2);
+            this._check(this.M._ds2w_session_eval(session, tp, n, LOGITS.LAST, lp, this.err));
+            const id = this.M._ds2w_sampler_sample(sampler, lp);
+            this.M._ds2w_sampler_accept(sampler, id);
+            return id;
+        } finally {
+            this._free(lp);
+            this._free(tp);
         }
     }
 

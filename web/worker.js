@@ -160,34 +160,6 @@ function logits({ ids }) {
     return out;
 }
 
-// Seeded PRNG for temperature sampling (mulberry32): the same seed gives the same continuation.
-function rng(seed) {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-function sample(l, { temperature, topK = 0, topP = 1 }, rand) {
-    const n = l.length;
-    let idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => l[b] - l[a] || a - b);
-    if (topK > 0) idx = idx.slice(0, topK);
-    const m = l[idx[0]];
-    let p = idx.map((i) => Math.exp((l[i] - m) / temperature));
-    const z = p.reduce((a, b) => a + b, 0);
-    p = p.map((x) => x / z);
-    let cut = idx.length, acc = 0;
-    for (let i = 0; i < idx.length; i++) { acc += p[i]; if (acc >= topP) { cut = i + 1; break; } }
-    const zz = p.slice(0, cut).reduce((a, b) => a + b, 0);
-    let r = rand() * zz;
-    for (let i = 0; i < cut; i++) { r -= p[i]; if (r <= 0) return idx[i]; }
-    return idx[cut - 1];
-}
-
 /**
  * The generation loop shared by generateTokens / generate / chat: ids as given (no BOS added), greedy when
  * temperature is 0 (first index of the maximum, as the native CLI), else seeded sampling.
@@ -201,28 +173,23 @@ async function generateLoop(ids, opts, signal, onToken) {
     const temperature = opts.temperature ?? 0;
     const stopIds = new Set(opts.stopAtEos ? [state.info.eos_id] : []);
     for (const s of opts.stop || []) stopIds.add(s);
-    const rand = rng(opts.seed ?? 0x5eed);
     if (ids.length + maxTokens > e.nCtx(state.session))
         throw new DS2Error('DS2_E_CONTEXT_FULL', `${ids.length} prompt + ${maxTokens} new tokens exceed the context of ${e.nCtx(state.session)}`);
     const out = [];
-    // The C sampler (top-k/p, min-p, repetition penalty, seeded: the same ids on every build) when the build
-    // exports it; the JS fallback knows top-k/top-p only.
-    const sampler = temperature > 0 && e.hasSampler && e.hasSampler() ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
-    const pick = (pending) => {
-        if (temperature <= 0) return e.evalArgmax(state.session, pending, state.nVocab);
-        if (sampler) { const tok = e.evalSample(state.session, pending, state.nVocab, sampler); e.samplerAccept(sampler, tok); return tok; }
-        return sample(e.eval(state.session, pending, LOGITS.LAST, state.nVocab), { ...opts, temperature }, rand);
-    };
-    try {
-    // Every call starts from an empty cache: reusing a cached prefix would run its tail one token at a time,
-    // and for legacy (attn_kv_b) files batched prefill and single-token decode take different (equally valid)
-    // attention paths, so the same ids would not always give the same answer.
-    e.truncate(state.session, 0);
+    // greedy: the first index of the maximum, as the native CLI; otherwise the C sampler chain (top-k/p,
+    // min-p, repetition penalty), seeded, so the same seed gives the same ids on every build
+    const sampler = temperature > 0 ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
+    const pick = (pending) => (sampler ? e.evalSample(state.session, pending, sampler, state.nVocab)
+        : e.evalArgmax(state.session, pending, state.nVocab));
     let t0 = performance.now();
-    let next = pick(ids);
-    state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
-    t0 = performance.now();
     try {
+        // Every call starts from an empty cache: reusing a cached prefix would run its tail one token at a
+        // time, and for legacy (attn_kv_b) files batched prefill and single-token decode take different
+        // (equally valid) attention paths, so the same ids would not always give the same answer.
+        e.truncate(state.session, 0);
+        let next = pick(ids);
+        state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
+        t0 = performance.now();
         while (out.length < maxTokens) {
             out.push(next);
             if (stopIds.has(next) || onToken(next) === false || out.length === maxTokens) break;
@@ -231,12 +198,10 @@ async function generateLoop(ids, opts, signal, onToken) {
             next = pick([next]);
         }
     } finally {
+        e.samplerFree(sampler);
         state.stats.genTokens += out.length; state.stats.genMs += performance.now() - t0;
     }
     return out;
-    } finally {
-        e.samplerFree && e.samplerFree(sampler);
-    }
 }
 
 async function generateTokens({ ids, options = {}, stream = false }, signal, id) {
@@ -270,7 +235,8 @@ async function generate({ prompt, options = {} }, signal, id) {
 async function chat({ messages, options = {} }, signal, id) {
     needModel();
     const text = state.engine.chatRender(state.model, messages, true);
-    const ids = state.engine.tokenize(state.model, text, false, true); // the template writes BOS itself
+    // the rendered text never starts with BOS: tokenize adds it when the model asks (no doubled BOS)
+    const ids = state.engine.tokenize(state.model, text, true, true);
     return generateText(ids, options, signal, id);
 }
 
