@@ -201,7 +201,8 @@ typedef struct ds2_sampler_params {
     float repeat_penalty;    /* seen tokens: logit / rp if > 0 else logit · rp; 1 = off. Default 1 */
     float presence_penalty;  /* seen tokens: logit − presence; 0 = off */
     float frequency_penalty; /* seen tokens: logit − count · frequency; 0 = off */
-    int32_t penalty_last_n;  /* window of accepted tokens the penalties look at; 0 = off; -1 = 8192. Default 64 */
+    int32_t penalty_last_n;  /* window of accepted tokens the penalties look at (ds2_generate also puts the
+                              * prompt's tokens in it, as llama.cpp does); 0 = off; -1 = 8192. Default 64 */
     uint64_t seed;           /* Default 0x5EED */
     const ds2_logit_bias *logit_bias; /* copied by ds2_sampler_create */
     int32_t n_logit_bias;
