@@ -210,6 +210,34 @@ EXPORT char *ds2w_model_info_json(const ds2_model *m, ds2_error *err) {
          (unsigned long long)i.n_params, (unsigned long long)i.weight_bytes,
          (unsigned long long)i.kv_bytes_per_token_f16, (unsigned long long)i.mha_kv_bytes_per_token_f16,
          i.bos_id, i.eos_id, ds2_model_n_tensors(m));
+    /* Quant types (bytes per GGUF dtype) and the parameters one token uses: routed expert tensors
+     * (*_exps) count n_expert_used of n_expert; everything else counts fully. For the demo's model card. */
+    {
+        const char *names[16];
+        uint64_t bytes[16];
+        int nd = 0;
+        double active = 0;
+        for (int32_t t = 0; t < ds2_model_n_tensors(m); t++) {
+            const char *name, *dtype;
+            int64_t ne[4];
+            uint64_t nb;
+            if (ds2_model_tensor_info(m, t, &name, &dtype, ne, &nb) != DS2_OK) continue;
+            double cnt = (double)ne[0] * (double)ne[1] * (double)ne[2] * (double)ne[3];
+            if (strstr(name, "_exps") && i.n_expert > 0) cnt = cnt * i.n_expert_used / i.n_expert;
+            active += cnt;
+            int k = 0;
+            while (k < nd && strcmp(names[k], dtype)) k++;
+            if (k == nd && nd < 16) { names[nd] = dtype; bytes[nd++] = 0; }
+            if (k < nd) bytes[k] += nb;
+        }
+        jput(&b, ",\"n_params_active\":%.0f,\"dtypes\":{", active);
+        for (int k = 0; k < nd; k++) {
+            jput(&b, k ? "," : "");
+            jstr(&b, names[k]);
+            jput(&b, ":%llu", (unsigned long long)bytes[k]);
+        }
+        jput(&b, "}");
+    }
     static const char *const keys[] = {"general.name", "general.architecture", "general.file_type",
                                        "tokenizer.ggml.model", "tokenizer.ggml.pre"};
     jput(&b, ",\"meta\":{");
@@ -291,3 +319,103 @@ EXPORT int32_t ds2w_argmax(const float *x, int32_t n) {
         if (x[i] > x[best]) best = i;
     return best;
 }
+
+/* ---- text: tokenizer, streaming detokenizer, chat template (issue 3's C API) ----------------------------- */
+/* size_t is 32-bit in wasm32, so the length outputs are plain uint32 slots in the heap for JS. */
+
+EXPORT int32_t ds2w_tokenize(const ds2_model *m, const char *text, uint32_t len, int32_t add_bos,
+                             int32_t parse_special, int32_t *tokens, int32_t cap, int32_t *n_tokens,
+                             ds2_error *err) {
+    reset(err);
+    if (!m) return fail(err, DS2_E_INVALID_ARG, "model handle is null");
+    return done(err, ds2_tokenize(m, text, len, add_bos, parse_special, tokens, cap, n_tokens, err));
+}
+
+EXPORT ds2_detokenizer *ds2w_detokenizer_create(const ds2_model *m, ds2_error *err) {
+    reset(err);
+    if (!m) {
+        fail(err, DS2_E_INVALID_ARG, "model handle is null");
+        return NULL;
+    }
+    ds2_detokenizer *d = NULL;
+    done(err, ds2_detokenizer_create(m, &d, err));
+    return d;
+}
+
+EXPORT int32_t ds2w_detokenizer_push(ds2_detokenizer *d, int32_t id, char *buf, uint32_t cap, size_t *len,
+                                     ds2_error *err) {
+    reset(err);
+    if (!d) return fail(err, DS2_E_INVALID_ARG, "detokenizer handle is null");
+    return done(err, ds2_detokenizer_push(d, id, buf, cap, len, err));
+}
+
+EXPORT int32_t ds2w_detokenizer_flush(ds2_detokenizer *d, char *buf, uint32_t cap, size_t *len, ds2_error *err) {
+    reset(err);
+    if (!d) return fail(err, DS2_E_INVALID_ARG, "detokenizer handle is null");
+    return done(err, ds2_detokenizer_flush(d, buf, cap, len, err));
+}
+
+EXPORT void ds2w_detokenizer_free(ds2_detokenizer *d) { ds2_detokenizer_free(d); }
+
+/* Messages arrive as n pairs of NUL-terminated strings packed back to back (role\0content\0 …): no JSON
+ * parser in C. Returns the malloc'd prompt text (free with ds2w_free) or 0 with the error filled. */
+EXPORT char *ds2w_chat_render(const ds2_model *m, const char *packed, int32_t n, int32_t add_generation_prompt,
+                              ds2_error *err) {
+    reset(err);
+    if (!m || !packed || n < 0) {
+        fail(err, DS2_E_INVALID_ARG, "chat_render: null model/messages");
+        return NULL;
+    }
+    ds2_chat_message *msgs = calloc((size_t)(n ? n : 1), sizeof *msgs);
+    if (!msgs) {
+        fail(err, DS2_E_NOMEM, "out of memory for the chat messages");
+        return NULL;
+    }
+    const char *p = packed;
+    for (int32_t k = 0; k < n; k++) {
+        msgs[k].role = p;
+        p += strlen(p) + 1;
+        msgs[k].content = p;
+        p += strlen(p) + 1;
+    }
+    size_t need = 0;
+    char *out = NULL;
+    ds2_status st = ds2_chat_render(m, msgs, n, add_generation_prompt, NULL, 0, &need, err);
+    if (st == DS2_OK || st == DS2_E_INVALID_ARG) { /* INVALID_ARG with need set: the size query */
+        out = malloc(need + 1);
+        if (!out) st = fail(err, DS2_E_NOMEM, "out of memory for the chat prompt");
+        else {
+            reset(err);
+            st = ds2_chat_render(m, msgs, n, add_generation_prompt, out, need + 1, &need, err);
+        }
+    }
+    free(msgs);
+    done(err, st);
+    if (st != DS2_OK) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* ---- sampler (llama.cpp-order chain with our own seeded RNG: same seed → same ids on every build) ------- */
+
+EXPORT ds2_sampler *ds2w_sampler_create(int32_t n_vocab, float temperature, int32_t top_k, float top_p, float min_p,
+                                        float repeat_penalty, int32_t penalty_last_n, uint32_t seed_lo,
+                                        uint32_t seed_hi, ds2_error *err) {
+    reset(err);
+    ds2_sampler_params p = ds2_sampler_default_params();
+    p.temperature = temperature;
+    p.top_k = top_k;
+    p.top_p = top_p;
+    p.min_p = min_p;
+    p.repeat_penalty = repeat_penalty;
+    p.penalty_last_n = penalty_last_n;
+    p.seed = (uint64_t)seed_hi << 32 | seed_lo;
+    ds2_sampler *s = NULL;
+    done(err, ds2_sampler_create(n_vocab, &p, &s, err));
+    return s;
+}
+EXPORT int32_t ds2w_sampler_sample(ds2_sampler *s, const float *logits) { return ds2_sampler_sample(s, logits); }
+EXPORT void ds2w_sampler_accept(ds2_sampler *s, int32_t id) { ds2_sampler_accept(s, id); }
+EXPORT void ds2w_sampler_free(ds2_sampler *s) { ds2_sampler_free(s); }
