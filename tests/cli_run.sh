@@ -12,6 +12,10 @@ c=$("$ds2" run -m "$m" -p "The tokenizer" -n 16 --seed 8 2>/dev/null | od -An -t
 [ -n "$a" ] || fail "run printed nothing"
 [ "$a" = "$b" ] || fail "the same seed gave different text"
 [ "$a" != "$c" ] || fail "different seeds gave the same text"
+# greedy through the generation loop == the plain argmax loop of `ds2 eval`
+g=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 2>/dev/null)
+e=$("$ds2" eval -m "$m" --tokens 5,17,99 -n 6 2>/dev/null | sed -n 's/^greedy: //p' | tr ' ' ',')
+[ -n "$g" ] && [ "$g" = "$e" ] || fail "run --temp 0 gave '$g', eval's greedy '$e'"
 log=$(printf 'one\ntwo\nthree\nfour\nfive\n' |
       "$ds2" chat -m "$m" --system "You split text." -n 20 --temp 0 --ctx 128 -v 2>&1 >/dev/null)
 n=$(printf '%s\n' "$log" | grep -c "generated: 20 tokens" || true)

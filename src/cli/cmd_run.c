@@ -24,7 +24,8 @@ int ds2_cli_run(int argc, char **argv);
 #define MAX_STOP 16
 
 typedef struct run_opts {
-    const char *model, *prompt, *system;
+    const char *model, *prompt, *system, *tokens; /* tokens: the prompt as ids "1,2,3" (used as given) */
+    int print_ids; /* print the generated ids (comma-separated) instead of text */
     const char *stop[MAX_STOP];
     int n_stop;
     int n_predict;
@@ -50,6 +51,8 @@ static void usage(FILE *f) {
             "  --seed S             RNG seed (default -1: from the clock, printed to stderr)\n"
             "  --stop S             stop string (repeatable, up to %d)\n"
             "  --ctx N  --threads N  --batch N  --kv f32|f16   session (default ctx: min(train, 4096), kv f16)\n"
+            "  --tokens 1,2,3       (run) the prompt as token ids, used as given (no BOS added)\n"
+            "  --print-ids 1        (run) print the generated ids, comma-separated, instead of text\n"
             "  -v                   timings and stop reason on stderr\n",
             MAX_STOP);
 }
@@ -94,6 +97,11 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
         if (!v) { fprintf(stderr, "ds2: %s needs a value\n", a); return 2; }
         if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt")) o->prompt = v;
+        else if (!strcmp(a, "--tokens")) o->tokens = v;
+        else if (!strcmp(a, "--print-ids")) {
+            if (strcmp(v, "0") && strcmp(v, "1")) { fprintf(stderr, "ds2: --print-ids expects 0 or 1\n"); return 2; }
+            o->print_ids = v[0] == '1';
+        }
         else if (!strcmp(a, "--system") || !strcmp(a, "-sys")) o->system = v;
         else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { ok = parse_long(v, a, -1, 1 << 24, &l); o->n_predict = (int)l; }
         else if (!strcmp(a, "--temp")) ok = parse_float(v, a, &o->sp.temperature);
@@ -133,7 +141,7 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         o->seed = (int64_t)((uint64_t)ts.tv_sec * 1000003u ^ (uint64_t)ts.tv_nsec) & INT64_MAX;
-        fprintf(stderr, "seed: %lld\n", (long long)o->seed);
+        if (o->sp.temperature > 0.0f) fprintf(stderr, "seed: %lld\n", (long long)o->seed);
     }
     o->sp.seed = (uint64_t)o->seed;
     return 0;
@@ -161,6 +169,37 @@ static int print_piece(void *ud, int32_t id, const char *piece, size_t len) {
         *reply = r;
     }
     return 0;
+}
+
+static int print_id(void *ud, int32_t id, const char *piece, size_t len) {
+    (void)piece, (void)len;
+    int *first = ud;
+    if (id < 0) return 0;
+    printf(*first ? "%d" : ",%d", (int)id);
+    *first = 0;
+    fflush(stdout);
+    return 0;
+}
+
+/* "1,2,3" → malloc'd ids */
+static int parse_ids(const char *s, int32_t **ids, int32_t *n) {
+    size_t cap = 1;
+    for (const char *p = s; *p; p++) cap += *p == ',';
+    *ids = malloc(cap * sizeof **ids);
+    *n = 0;
+    if (!*ids) return 0;
+    for (const char *p = s;;) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
+            fprintf(stderr, "ds2: --tokens expects comma-separated non-negative ids, bad at '%s'\n", p);
+            return 0;
+        }
+        (*ids)[(*n)++] = (int32_t)v;
+        if (!*end) return 1;
+        p = end + 1;
+    }
 }
 
 static const char *reason_name(ds2_stop_reason r) {
@@ -222,19 +261,21 @@ static ds2_generate_params gen_params(const run_opts *o) {
 }
 
 static int cmd_run(const run_opts *o) {
-    if (!o->prompt) { fprintf(stderr, "ds2: run needs -p \"prompt\"\n"); return 2; }
+    if (!o->prompt == !o->tokens) { fprintf(stderr, "ds2: run needs -p \"prompt\" or --tokens 1,2,3\n"); return 2; }
     ds2_model *m;
     ds2_session *s;
     if (!open_model(o, &m, &s)) return 1;
     int32_t *ids = NULL, n = 0;
     int rc = 1;
-    if (!tokenize(m, o->prompt, &ids, &n)) goto done;
+    if (o->tokens ? !parse_ids(o->tokens, &ids, &n) : !tokenize(m, o->prompt, &ids, &n)) goto done;
     if (n == 0) { fprintf(stderr, "ds2: the prompt is empty and the model adds no BOS\n"); goto done; }
     ds2_generate_params gp = gen_params(o);
     ds2_generate_stats stats;
     ds2_error err;
     signal(SIGINT, on_sigint);
-    ds2_status st = ds2_generate(s, ids, n, &gp, print_piece, NULL, &g_cancel, &stats, &err);
+    int first = 1;
+    ds2_status st = ds2_generate(s, ids, n, &gp, o->print_ids ? print_id : print_piece, o->print_ids ? &first : NULL,
+                                 &g_cancel, &stats, &err);
     printf("\n");
     fflush(stdout);
     if (o->verbose || st != DS2_OK) print_stats(&stats);
