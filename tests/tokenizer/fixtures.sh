@@ -5,6 +5,7 @@
 #   tokenizer-llm.json       a small BPE trained by models/train/bpe.py (deepseek-llm pre-tokenizer, carried in
 #                            the tokenizer.json as HF Split regexes) on the seeded corpus (write_corpus.mjs)
 #   vocab-deepseek-llm.gguf  that tokenizer converted with --pre deepseek-llm
+#   tokenizer-coder.json, vocab-deepseek-coder.gguf   the same BPE with the deepseek-coder regexes (with_pre.mjs)
 # Without node_modules it makes nothing and succeeds; the tests that need the files then report "skipped".
 set -eu
 py=$1 src=$2 out=$3
@@ -21,4 +22,7 @@ node "$src/tests/tokenizer/write_corpus.mjs" --seed 7 --n 4000 > "$out/bpe-train
     --out "$out/tokenizer-llm.json" >/dev/null
 "$py" "$src/models/convert.py" --vocab-only --tokenizer "$out/tokenizer-llm.json" --pre deepseek-llm \
     --out "$out/vocab-deepseek-llm.gguf"
+node "$src/tests/tokenizer/with_pre.mjs" "$out/tokenizer-llm.json" deepseek-coder > "$out/tokenizer-coder.json"
+"$py" "$src/models/convert.py" --vocab-only --tokenizer "$out/tokenizer-coder.json" --pre deepseek-coder \
+    --out "$out/vocab-deepseek-coder.gguf"
 echo "tokenizer fixtures: made in $out"

