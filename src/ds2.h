@@ -184,8 +184,9 @@ void ds2_detokenizer_free(ds2_detokenizer *d);
 
 /* ---- sampling, generation, chat --------------------------------------------------------------------- */
 /* Determinism: the sampler's RNG is our own (xoshiro256** seeded through splitmix64, integers only) and its
- * float math uses only +, −, ×, ÷ and a polynomial exp of our own (no libm, no FMA contraction), so the same
- * seed, settings and logits give the same ids on every build, native or WebAssembly. */
+ * float math uses only +, −, ×, ÷ (exactly rounded everywhere; FMA contraction is off), floor/ldexp (exact) and
+ * a polynomial exp of our own instead of libm's, whose last bit differs between C libraries. So the same seed,
+ * settings and logits give the same ids on every build, native or WebAssembly. */
 
 typedef struct ds2_logit_bias {
     int32_t id;
