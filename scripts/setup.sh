@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-for pkg in build-essential cmake python3-numpy nodejs npm unicode-data chromium; do
+for pkg in build-essential cmake python3-numpy nodejs npm unicode-data clang chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # node may come from elsewhere (e.g. a newer Node.js already on PATH); only require Debian's if absent
