@@ -2,21 +2,24 @@
 // Worker from a local server and streams greedy tokens equal to the native CLI's. With COOP/COEP the page is
 // cross-origin isolated and the SIMD128 + threads build runs; without them, the single-thread SIMD build.
 import { test, before, after } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ROOT, VARIANTS, wasmDir, tmpdir, makeModel, nativeEval } from '../js/helpers.mjs';
+import { ROOT, NATIVE, VARIANTS, wasmDir, tmpdir, makeModel, nativeEval } from '../js/helpers.mjs';
 import { startServer } from './server.mjs';
 
 const CHROMIUM = process.env.DS2_CHROMIUM || '/usr/bin/chromium';
 const dir = tmpdir('browser');
 const IDS = [1, 2, 3, 5, 8];
 const N = 10;
-let chromium = null, browser = null, want = null;
+let chromium = null, browser = null, want = null, wantText = null;
 
 before(async () => {
     try { ({ chromium } = await import('playwright-core')); } catch { chromium = null; }
     makeModel(dir, 'model', ['--seed', '51', '--dtype', 'q8_0']);
     want = nativeEval(`${dir}/model.gguf`, IDS, N).greedy;
+    wantText = execFileSync(NATIVE, ['run', '-m', `${dir}/model.gguf`, '-p', 'Hello world', '-n', '12', '--temp', '0', '--kv', 'f32'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).replace(/\n$/, '');
     if (chromium && fs.existsSync(CHROMIUM)) {
         browser = await chromium.launch({
             executablePath: CHROMIUM,
@@ -54,7 +57,9 @@ async function run(t, isolate, expectBuild) {
         assert.equal(r.progress.at(-1).loaded, size);
         assert.equal(r.progress.at(-1).total, size);
         for (let i = 1; i < r.progress.length; i++) assert.ok(r.progress[i].loaded >= r.progress[i - 1].loaded);
-        assert.ok(r.textError && r.textError.isError && /^DS2_E_/.test(r.textError.code), JSON.stringify(r.textError));
+        assert.equal(r.pieces.join(''), wantText); // text streamed piece by piece from the worker
+        assert.ok(r.pieces.length > 1);
+        assert.ok(r.error && r.error.isError && r.error.code === 'DS2_E_BAD_TOKEN' && r.error.message, JSON.stringify(r.error));
     } catch (e) {
         e.message += `\nbrowser console:\n${logs.join('\n')}`;
         throw e;
