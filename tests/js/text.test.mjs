@@ -63,3 +63,16 @@ test('chat streams pieces; breaking out of the loop cancels', async (t) => {
     assert.ok(r2.tokens.length < 200);
     await assert.rejects(model.chat([{ role: 'user' }]).next(), (e) => e.code === 'DS2_E_INVALID_ARG');
 });
+
+test('CLI: deepseek2-wasm run (text and ids) equals ds2 run / ds2 eval; chat answers each stdin line', async (t) => {
+    if (!variant) return t.skip('no wasm build');
+    const cli = (args, input) => execFileSync(process.execPath, [new URL('../../bin/deepseek2-wasm.mjs', import.meta.url).pathname,
+        ...args, '--build', variant, '--wasm-dir', wasmDir(variant), '--quiet'], { encoding: 'utf8', input });
+    const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', '--temp', '0', '--kv', 'f32']);
+    assert.equal(cli(['run', '-m', file, '-p', 'Hello world', '-n', '12']), want);
+    const ids = /^greedy:(.*)$/m.exec(native(['eval', '-m', file, '--tokens', '9,8,7', '-n', '5']))[1].trim();
+    assert.equal(cli(['run', '-m', file, '--tokens', '9,8,7', '-n', '5']).trim(), ids);
+    const out = cli(['chat', '-m', file, '-n', '4', '--system', 'Be brief.'], 'Hi\nAnd then?\n');
+    assert.equal(out.split('\n').length - 1, 2, JSON.stringify(out)); // one reply line per user line
+    assert.throws(() => cli(['run', '-m', `${dir}/missing.gguf`, '-p', 'x']), (e) => /DS2_E_IO/.test(e.stderr) && e.status === 1);
+});
