@@ -56,6 +56,7 @@ TEST(kernel_set_named) {
     ASSERT_TRUE(ds2_set_kernels("ref", &err) == DS2_OK);
     ASSERT_TRUE(!strcmp(ds2_kernels_name(), "ref"));
     ASSERT_TRUE(ds2_type_traits_get(DS2_Q8_0) == ds2_type_traits_ref_get(DS2_Q8_0));
+    ASSERT_TRUE(ds2_vec_dot_x4_get(DS2_Q4_0) == NULL); /* the reference has no four-row form */
     ASSERT_TRUE(ds2_set_kernels("no-such-set", &err) == DS2_E_INVALID_ARG);
     ASSERT_TRUE(ds2_set_kernels(NULL, &err) == DS2_E_INVALID_ARG);
     ASSERT_TRUE(ds2_set_kernels("auto", &err) == DS2_OK);
@@ -102,6 +103,23 @@ TEST(vec_dot_vs_reference) {
                     FAIL_("%s n=%lld: %.9g vs reference %.9g (must be identical)", ds2_dtype_name(wt), (long long)n,
                           s, s_ref);
                 n_exact++;
+                const ds2_vec_dot_x4_fn x4 = ds2_vec_dot_x4_get(wt);
+                if (x4 && rep % 4 == 0) { /* four rows of this shape, stride = row bytes + slack */
+                    static uint8_t w4[4 * (4 * MAXN + 64)];
+                    const size_t stride = ds2_row_bytes(wt, n) + (size_t)(rep % 3);
+                    float s4[4], r4;
+                    for (int k = 0; k < 4; k++) {
+                        fill_random(w, n, k ? 1.0f : 0.01f);
+                        r->from_float(w, w4 + k * stride + ow, n);
+                    }
+                    x4(n, s4, w4 + ow, stride, aq + oa);
+                    for (int k = 0; k < 4; k++) {
+                        r->vec_dot(n, &r4, w4 + k * stride + ow, aq + oa);
+                        if (memcmp(&s4[k], &r4, 4) != 0)
+                            FAIL_("%s x4 row %d n=%lld: %.9g vs reference %.9g", ds2_dtype_name(wt), k, (long long)n,
+                                  s4[k], r4);
+                    }
+                }
                 continue;
             }
             float wd[MAXN], ad[MAXN];

@@ -203,3 +203,59 @@ double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b,
     for (; i < n; i++) acc += (double)(_cvtsh_ss(a[i]) * _cvtsh_ss(b[i]));
     return acc;
 }
+
+/* ---- four rows at once (vec_dot_x4) ----------------------------------------------------------------------
+ * Same per-row arithmetic as above, four rows sharing each activation block: the four int sums are reduced
+ * together (hadd tree), the scale products d_w·d_a and the float accumulations run in the four lanes of one
+ * __m128 — lane k is exactly row k's sequential sumf, so the bits equal four vec_dot calls while the four
+ * chains overlap. */
+
+/* lane k = Σ of the 8 int32 lanes of v[k] */
+static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) {
+    const __m256i t = _mm256_hadd_epi32(_mm256_hadd_epi32(v0, v1), _mm256_hadd_epi32(v2, v3));
+    return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+}
+
+/* the f16 scales at p0 + k·stride, k = 0..3, as floats */
+static inline __m128 load_half4(const uint8_t *p0, size_t stride) {
+    uint16_t h[4];
+    for (int k = 0; k < 4; k++) memcpy(&h[k], p0 + (size_t)k * stride, 2);
+    return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)h));
+}
+
+void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    __m128 sumf = _mm_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        __m256i d[4];
+        for (int k = 0; k < 4; k++) d[k] = dot_i8x32(_mm256_loadu_si256((const __m256i *)(bw + k * w_stride + 2)), qa);
+        const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(d[0], d[1], d[2], d[3])); /* exact: |sumi| < 2^24 */
+        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
+        sumf = _mm_add_ps(sumf, _mm_mul_ps(sumi, dd));
+    }
+    _mm_storeu_ps(s, sumf);
+}
+
+/* Q4_0 rows: Σ (nib − 8)·a = Σ nib·a − 8·Σ a, with the unsigned nibbles straight into maddubs (exact) and
+ * Σ a computed once per activation block for the four rows. */
+void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    __m128 sumf = _mm_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        const int32_t suma = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa), ones16));
+        __m256i d[4];
+        for (int k = 0; k < 4; k++) {
+            const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + k * w_stride + 2));
+            const __m256i nib = _mm256_and_si256(
+                _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), lo4);
+            d[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(nib, qa), ones16); /* ≤ 15·128·2: no saturation */
+        }
+        const __m128i sumi = _mm_sub_epi32(hsum4_i32(d[0], d[1], d[2], d[3]), _mm_set1_epi32(8 * suma));
+        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
+        sumf = _mm_add_ps(sumf, _mm_mul_ps(_mm_cvtepi32_ps(sumi), dd));
+    }
+    _mm_storeu_ps(s, sumf);
+}

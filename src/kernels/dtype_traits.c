@@ -50,8 +50,9 @@ typedef struct {
     double (*dot_f32_acc)(int64_t n, const float *a, const float *b, double acc);
     double (*dot_f16_f32_acc)(int64_t n, const uint16_t *a, const float *b, double acc);
     double (*dot_f16_f16_acc)(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+    ds2_vec_dot_x4_fn vec_dot_x4[DS2_DTYPE_COUNT]; /* kernels.h ds2_vec_dot_x4_get */
 } vec_ops;
-static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc};
+static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0}};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -85,7 +86,11 @@ static void build_best(void) {
         k_best[DS2_Q8_0].vec_dot = ds2_avx2_vec_dot_q8_0_q8_0;
         k_best[DS2_Q8_0].from_float = ds2_avx2_q8_0_from_float;
         k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
-        k_best_ops = (vec_ops){ds2_avx2_dot_f32_acc, ds2_avx2_dot_f16_f32_acc, ds2_avx2_dot_f16_f16_acc};
+        k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
+        k_best_ops.dot_f16_f32_acc = ds2_avx2_dot_f16_f32_acc;
+        k_best_ops.dot_f16_f16_acc = ds2_avx2_dot_f16_f16_acc;
+        k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_avx2_vec_dot_q8_0_q8_0_x4;
+        k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4;
         k_best_name = "avx2";
     }
 #elif defined(__wasm_simd128__)
@@ -94,7 +99,11 @@ static void build_best(void) {
     k_best[DS2_Q8_0].vec_dot = ds2_simd128_vec_dot_q8_0_q8_0;
     k_best[DS2_Q8_0].from_float = ds2_simd128_q8_0_from_float;
     k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
-    k_best_ops = (vec_ops){ds2_simd128_dot_f32_acc, ds2_simd128_dot_f16_f32_acc, ds2_simd128_dot_f16_f16_acc};
+    k_best_ops.dot_f32_acc = ds2_simd128_dot_f32_acc;
+    k_best_ops.dot_f16_f32_acc = ds2_simd128_dot_f16_f32_acc;
+    k_best_ops.dot_f16_f16_acc = ds2_simd128_dot_f16_f16_acc;
+    k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
+    k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
 #if defined(__wasm_relaxed_simd__)
     k_best_name = "simd128-relaxed";
 #else
@@ -157,6 +166,9 @@ static const vec_ops *active_ops(void) {
 }
 double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
     return active_ops()->dot_f32_acc(n, a, b, acc);
+}
+ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type) {
+    return type >= 0 && type < DS2_DTYPE_COUNT ? active_ops()->vec_dot_x4[type] : NULL;
 }
 double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
     return active_ops()->dot_f16_f32_acc(n, a, b, acc);

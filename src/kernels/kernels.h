@@ -29,6 +29,11 @@ typedef struct ds2_type_traits {
 
 /* NULL if this build has no kernels for `type` (the binder reports DS2_E_UNSUPPORTED_DTYPE). */
 const ds2_type_traits *ds2_type_traits_get(int32_t type);
+/* Optional four-row form of `type`'s vec_dot in the active kernel set (NULL if none): s[k] = vec_dot of row
+ * (char *)w + k·w_stride with a, k = 0..3, bit-identical to four vec_dot calls (SIMD sets interleave the rows
+ * to hide the latency of each row's sequential sum). */
+typedef void (*ds2_vec_dot_x4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type);
 /* Traits of an activation (partner) type — one whose from_float is set, including the partner-only Q8_1 and
  * Q8_K that ds2_type_traits_get does not return (they have no vec_dot); NULL otherwise. */
 const ds2_type_traits *ds2_type_traits_act_get(int32_t type);

@@ -37,9 +37,13 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
     const char *w = (const char *)W;
     const char *a = (const char *)qx;
     void (*const vec_dot)(int64_t, float *, const void *, const void *) = tr->vec_dot;
+    const ds2_vec_dot_x4_fn vec_dot_x4 = ds2_vec_dot_x4_get(wtype);
 
     if (n_tok == 1) {
-        for (int64_t r = r0; r < r1; r++) vec_dot(cols, &y[r], w + (size_t)r * wrb, a);
+        int64_t r = r0;
+        if (vec_dot_x4)
+            for (; r + 4 <= r1; r += 4) vec_dot_x4(cols, &y[r], w + (size_t)r * wrb, wrb, a);
+        for (; r < r1; r++) vec_dot(cols, &y[r], w + (size_t)r * wrb, a);
         return;
     }
     int64_t rb = wrb ? (int64_t)(ROW_BLOCK_BYTES / wrb) : 1;
@@ -49,7 +53,10 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
         for (int64_t t = 0; t < n_tok; t++) {
             const char *at = a + (size_t)t * arb;
             float *yt = y + t * ldy;
-            for (int64_t r = b0; r < b1; r++) vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
+            int64_t r = b0;
+            if (vec_dot_x4)
+                for (; r + 4 <= b1; r += 4) vec_dot_x4(cols, &yt[r], w + (size_t)r * wrb, wrb, at);
+            for (; r < b1; r++) vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
         }
     }
 }

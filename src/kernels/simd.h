@@ -15,6 +15,7 @@
 #ifndef DS2_KERNELS_SIMD_H
 #define DS2_KERNELS_SIMD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(DS2_HAVE_AVX2)
@@ -22,6 +23,8 @@ void ds2_avx2_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a)
 void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
 double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
@@ -34,6 +37,8 @@ void ds2_simd128_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void 
 void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);
 double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);

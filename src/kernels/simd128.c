@@ -204,3 +204,63 @@ double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t 
     for (; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * ds2_half_to_float_inline(b[i]));
     return acc;
 }
+
+/* ---- four rows at once (vec_dot_x4) ----------------------------------------------------------------------
+ * Four rows sharing each activation block; lane k of the float vectors is exactly row k's sequential sumf of
+ * the single-row kernel (same operations, same order), so the bits equal four vec_dot calls while the four
+ * dependency chains overlap. */
+
+/* lane k = Σ of the 4 lanes of v[k] */
+static inline v128_t hsum4_i32x4(v128_t v0, v128_t v1, v128_t v2, v128_t v3) {
+    const v128_t a01 = wasm_i32x4_add(wasm_i32x4_shuffle(v0, v1, 0, 4, 1, 5), wasm_i32x4_shuffle(v0, v1, 2, 6, 3, 7));
+    const v128_t a23 = wasm_i32x4_add(wasm_i32x4_shuffle(v2, v3, 0, 4, 1, 5), wasm_i32x4_shuffle(v2, v3, 2, 6, 3, 7));
+    /* a01 = [v0 02, v1 02, v0 13, v1 13] (pair sums), a23 likewise */
+    return wasm_i32x4_add(wasm_i32x4_shuffle(a01, a23, 0, 1, 4, 5), wasm_i32x4_shuffle(a01, a23, 2, 3, 6, 7));
+}
+
+static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
+    return wasm_f32x4_make(load_half(p0), load_half(p0 + stride), load_half(p0 + 2 * stride), load_half(p0 + 3 * stride));
+}
+
+void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
+        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+        v128_t d[4];
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *r = bw + k * w_stride;
+            d[k] = wasm_i32x4_add(dot_i8x16(wasm_v128_load(r + 2), a0), dot_i8x16(wasm_v128_load(r + 18), a1));
+        }
+        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3])); /* exact: < 2^24 */
+        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
+    }
+    wasm_v128_store(s, sumf);
+}
+
+void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), eight = wasm_i8x16_splat(8);
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
+        /* activations widened once for the four rows */
+        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+        const v128_t a0l = wasm_i16x8_extend_low_i8x16(a0), a0h = wasm_i16x8_extend_high_i8x16(a0);
+        const v128_t a1l = wasm_i16x8_extend_low_i8x16(a1), a1h = wasm_i16x8_extend_high_i8x16(a1);
+        v128_t d[4];
+        for (int k = 0; k < 4; k++) {
+            const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
+            const v128_t wl = wasm_i8x16_sub(wasm_v128_and(raw, lo4), eight);
+            const v128_t wh = wasm_i8x16_sub(wasm_u8x16_shr(raw, 4), eight);
+            v128_t acc = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(wl), a0l);
+            acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(wl), a0h));
+            acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(wh), a1l));
+            d[k] = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(wh), a1h));
+        }
+        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
+        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
+    }
+    wasm_v128_store(s, sumf);
+}
