@@ -127,7 +127,11 @@ static inline float lanes_finish(float sumf, const float sums[8]) {
 /* Σ over 256 elements with a per-16 scale table (scale16[e/16]) into 8 lanes. */
 static inline void lanes_dot16(int32_t lanes[8], const int8_t *qw, const int8_t *qa, const int *scale16) {
     for (int l = 0; l < 8; l++) lanes[l] = 0;
-    for (int e = 0; e < QKK; e++) lanes[e & 7] += scale16[e >> 4] * ((int32_t)qw[e] * (int32_t)qa[e]);
+    for (int g = 0; g < 16; g++, qw += 16, qa += 16) { /* integer sums: any grouping gives the same lanes */
+        const int32_t sc = scale16[g];
+        for (int l = 0; l < 8; l++)
+            lanes[l] += sc * ((int32_t)qw[l] * (int32_t)qa[l] + (int32_t)qw[l + 8] * (int32_t)qa[l + 8]);
+    }
 }
 
 /* ---- Q2_K --------------------------------------------------------------------------------------------- */
