@@ -131,15 +131,18 @@ static int32_t find_or_add(ds2_tokenizer *t, const char *s, size_t n) {
     return id >= 0 ? id : add_virtual(t, s, n);
 }
 
-static const ds2_tokenizer *g_sort_tok; /* qsort context (build only, single-threaded per call) */
+/* special-token sort key: first byte ascending, then longest text first, then id (no global sort context, so
+ * models may load concurrently) */
+typedef struct special_key {
+    uint32_t first, len;
+    int32_t id;
+} special_key;
 
 static int cmp_special(const void *pa, const void *pb) {
-    const ds2_tokenizer *t = g_sort_tok;
-    int32_t a = *(const int32_t *)pa, b = *(const int32_t *)pb;
-    unsigned char fa = (unsigned char)t->sym[a][0], fb = (unsigned char)t->sym[b][0];
-    if (fa != fb) return fa < fb ? -1 : 1;
-    if (t->sym_len[a] != t->sym_len[b]) return t->sym_len[a] > t->sym_len[b] ? -1 : 1;
-    return a < b ? -1 : a > b;
+    const special_key *a = pa, *b = pb;
+    if (a->first != b->first) return a->first < b->first ? -1 : 1;
+    if (a->len != b->len) return a->len > b->len ? -1 : 1;
+    return a->id < b->id ? -1 : a->id > b->id;
 }
 
 static int is_special_type(int32_t ty) {
@@ -286,12 +289,17 @@ ds2_status ds2_tokenizer_build(const ds2_gguf *g, ds2_tokenizer **out, ds2_error
     /* special tokens, bucketed by first byte, longest text first within a bucket */
     t->special = malloc((size_t)(n_special ? n_special : 1) * sizeof *t->special);
     if (!t->special) { ds2_tokenizer_free(t); return ds2_fail(err, DS2_E_NOMEM, NULL); }
+    special_key *keys = malloc((size_t)(n_special ? n_special : 1) * sizeof *keys);
+    if (!keys) { ds2_tokenizer_free(t); return ds2_fail(err, DS2_E_NOMEM, NULL); }
     int k = 0;
     for (int32_t i = 0; i < t->n_vocab; i++)
-        if (is_special_type(t->type[i])) t->special[k++] = i;
-    g_sort_tok = t;
-    qsort(t->special, (size_t)n_special, sizeof *t->special, cmp_special);
-    g_sort_tok = NULL;
+        if (is_special_type(t->type[i])) {
+            keys[k].first = (unsigned char)t->sym[i][0], keys[k].len = t->sym_len[i], keys[k].id = i;
+            k++;
+        }
+    qsort(keys, (size_t)n_special, sizeof *keys, cmp_special);
+    for (int j = 0; j < n_special; j++) t->special[j] = keys[j].id;
+    free(keys);
     for (int b = 0, j = 0; b <= 256; b++) {
         while (j < n_special && (unsigned char)t->sym[t->special[j]][0] < b) j++;
         t->special_start[b] = j;
