@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Model, DS2Error } from '../web/client.js';
+import { OP } from './protocol.js';
 
 export { Model, DS2Error };
 export { pickBuild, detectFeatures } from '../web/features.js';
@@ -50,7 +51,7 @@ export function createModel() {
         try { await model.unload(); } catch { /* already stopped */ }
         if (model._dead) return;
         worker.ref(); // wait for the exit below even with nothing else pending
-        await new Promise((r) => { worker.once('exit', r); model._t.post({ op: 'exit' }); });
+        await new Promise((r) => { worker.once('exit', r); model._t.post({ op: OP.EXIT }); });
     };
     worker.unref();
     return model;

@@ -25,6 +25,7 @@ export const OP = Object.freeze({
     CHAT: 'chat',                 // args: { messages, options } — streams pieces
     HEAP: 'heap',                 // test hook: { heapBytes, heapUsed } of the engine instance
     ABORT: 'abort',               // args: none; `target` names the request to cancel
+    EXIT: 'exit',                 // no reply: the worker frees everything and ends (Node's model.dispose())
 });
 
 export const TYPE = Object.freeze({

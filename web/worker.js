@@ -81,7 +81,11 @@ function freeModel() {
 }
 
 function needModel() {
-    if (!state.session) throw new DS2Error('DS2_E_STATE', 'no model is loaded: call load() first');
+    if (!state.model) throw new DS2Error('DS2_E_STATE', 'no model is loaded: call load() first');
+}
+function needWeights() {
+    needModel();
+    if (!state.session) throw new DS2Error('DS2_E_STATE', 'the loaded file is vocabulary-only: it can tokenize but not evaluate');
 }
 
 // ---- operations -----------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ async function load({ source, options = {} }, signal, id) {
     try {
         state.info = e.modelInfo(model);
         state.nVocab = state.info.n_vocab;
-        state.session = e.sessionCreate(model, {
+        if (state.info.has_weights) state.session = e.sessionCreate(model, {
             nCtx: options.nCtx || 0, nBatch: options.nBatch || 0,
             nThreads: state.build.threads ? (options.threads || Math.min(4, state.build.features.cores || 1)) : 1,
             kvType: options.kvType || 'f32', attn: options.attn || 'auto',
@@ -150,7 +154,7 @@ function checkIds(ids) {
 }
 
 function logits({ ids }) {
-    needModel();
+    needWeights();
     ids = checkIds(ids);
     const e = state.engine;
     e.truncate(state.session, 0);
@@ -166,7 +170,7 @@ function logits({ ids }) {
  * onToken(id) is called per new id; returning false stops.
  */
 async function generateLoop(ids, opts, signal, onToken) {
-    needModel();
+    needWeights();
     ids = checkIds(ids);
     const e = state.engine;
     const maxTokens = opts.maxTokens ?? 16;
@@ -292,7 +296,7 @@ function receive(msg) {
         if (c) c.abort();
         return;
     }
-    if (msg.op === 'exit') { freeModel(); state.engine && state.engine.dispose(); if (nodeExit) nodeExit(); else self.close(); return; }
+    if (msg.op === OP.EXIT) { freeModel(); state.engine && state.engine.dispose(); if (nodeExit) nodeExit(); else self.close(); return; }
     const ctl = new AbortController();
     running.set(msg.id, ctl);
     queue = queue.then(() => run(msg, ctl));
