@@ -1,6 +1,6 @@
 /* test_tokenizer.c — the tokenizer on hand-made vocabularies (expected ids computed by hand from the merge
  * ranks), the pre-tokenizer splits against JavaScript's Unicode regex engine running the same regexes
- * (piece lengths recorded from node; see tests/tokenizer/README), Unicode classes, lossy UTF-8, and the
+ * (piece lengths printed by tests/tokenizer/js_split.mjs), Unicode classes, lossy UTF-8, and the
  * streaming detokenizer.
  *
  *   test_tokenizer                 unit tests (in-memory GGUFs)

@@ -5,6 +5,7 @@
 #  - tokenizer_llama_{v3,llm,coder}: ids == llama.cpp (node-llama-cpp) on the same GGUFs
 #  - tokenizer_stream_v3: streaming detokenizer + round trip properties on DeepSeek-V3's vocabulary
 #  - unicode_tables: src/unicode_data.c == a fresh tools/gen_unicode.py run over Debian's unicode-data
+#  - unicode_vs_js: the table's classes == JavaScript's \p{..} for every code point (newer-Unicode extras counted)
 #  - fuzz_tokenizer: libFuzzer for 20 s on arbitrary bytes (only if clang is found)
 # Tests needing node_modules or unicode-data exit 77 (reported as skipped) when those are missing.
 set(DS2_TOKDATA ${CMAKE_BINARY_DIR}/testdata/tokenizer)
@@ -36,6 +37,9 @@ if(DS2_NODE_TOK AND TARGET ds2_cli)
     set_tests_properties(tokenizer_hf_${v} tokenizer_llama_${v} PROPERTIES LABELS tokenizer TIMEOUT 600
                          SKIP_RETURN_CODE 77 FIXTURES_REQUIRED tokvocab)
   endforeach()
+  add_test(NAME unicode_vs_js COMMAND ${DS2_NODE_TOK} ${CMAKE_CURRENT_SOURCE_DIR}/tokenizer/unicode_vs_js.mjs
+                                      ${CMAKE_SOURCE_DIR})
+  set_tests_properties(unicode_vs_js PROPERTIES LABELS tokenizer)
 endif()
 
 add_test(NAME tokenizer_stream_v3 COMMAND test_tokenizer ${DS2_TOKDATA}/vocab-deepseek-v3.gguf)
