@@ -254,7 +254,9 @@ def encode_tensor(arr, t):
     if t == GT.Q4_0:
         return quantize_q4_0(a)
     if t in _quants.CODECS:
-        return _quants.CODECS[t][2](a)
+        # in chunks of whole blocks: the encoders' temporaries are several times the input
+        flat, step = a.reshape(-1), 1 << 20
+        return b"".join(_quants.CODECS[t][2](flat[i:i + step]) for i in range(0, flat.size, step))
     raise GGUFError("cannot encode ggml type %d" % t)
 
 
