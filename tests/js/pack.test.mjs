@@ -1,4 +1,4 @@
-// `npm pack` gives a package that works when installed elsewhere: pack (with the built wasm in wasm/dist/),
+// `npm pack` gives a package that works when installed elsewhere: pack the repository (prepack stages the builds),
 // install the tarball offline into a fresh folder, import it by name, load a model from a path, and run the
 // CLI through npx — greedy tokens equal the native CLI's.
 import { test, after } from 'node:test';
@@ -17,26 +17,15 @@ test('npm pack → install offline in a temp folder → import and CLI work', { 
     const built = VARIANTS.filter(wasmDir);
     if (!built.length) return t.skip('no wasm build');
 
-    // the files the package's "files" field selects, copied to a staging folder with the builds in wasm/dist/
-    const listed = JSON.parse(npm(['pack', '--dry-run', '--json'], ROOT))[0].files.map((f) => f.path);
+    // `npm pack` of the repository itself: "prepack" stages the builds into wasm/dist/ (wasm/stage-dist.mjs)
+    const packed = JSON.parse(npm(['pack', '--json', '--pack-destination', dir], ROOT).replace(/^[^\[]*/, ''))[0];
+    const listed = packed.files.map((f) => f.path);
     for (const must of ['package.json', 'index.d.ts', 'bin/deepseek2-wasm.mjs', 'wasm/node.js', 'wasm/engine.js',
-        'wasm/protocol.js', 'web/client.js', 'web/worker.js', 'web/fetch.js', 'web/features.js', 'web/gguf_split.js'])
+        'wasm/protocol.js', 'web/client.js', 'web/worker.js', 'web/fetch.js', 'web/features.js', 'web/gguf_split.js',
+        'wasm/dist/package.json', ...built.map((v) => `wasm/dist/ds2-${v}.wasm`)])
         assert.ok(listed.includes(must), `package lacks ${must}`);
-    const stage = path.join(dir, 'stage');
-    for (const f of listed) {
-        if (f.startsWith('wasm/dist/')) continue;
-        fs.mkdirSync(path.dirname(path.join(stage, f)), { recursive: true });
-        fs.copyFileSync(path.join(ROOT, f), path.join(stage, f));
-    }
-    const dist = path.join(stage, 'wasm/dist');
-    fs.mkdirSync(dist, { recursive: true });
-    for (const v of built) {
-        const from = wasmDir(v);
-        for (const f of fs.readdirSync(from)) if (f.startsWith(`ds2-${v}.`)) fs.copyFileSync(path.join(from, f), path.join(dist, f));
-    }
-    // Emscripten's pthread worker script is CommonJS (.js) inside a "type": "module" package
-    fs.writeFileSync(path.join(dist, 'package.json'), '{"type": "commonjs"}\n');
-    const tgz = npm(['pack', '--pack-destination', dir], stage).trim().split('\n').pop();
+    assert.ok(!listed.some((f) => f.startsWith('tests/') || f.startsWith('src/')), 'tests/src are not shipped');
+    const tgz = packed.filename;
     assert.match(tgz, /^deepseek2-wasm-\d+\.\d+\.\d+\.tgz$/);
 
     const app = path.join(dir, 'app');

@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+// stage-dist.mjs — copies the Emscripten builds into wasm/dist/, the folder the package ships and the worker
+// loads from by default. Run by `npm pack` / `npm publish` (package.json "prepack").
+//
+// Sources: $DS2_WASM_DIR (one folder with ds2-*.mjs files) or build/wasm-<variant>/ (scripts' wasm builds).
+// Fails when no build is found: a package without an engine would only fail later, on the user's machine.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const dist = path.join(root, 'wasm/dist');
+const variants = ['simd-mt', 'simd', 'nosimd'];
+
+fs.rmSync(dist, { recursive: true, force: true });
+fs.mkdirSync(dist, { recursive: true });
+const staged = [];
+for (const v of variants) {
+    const dirs = [process.env.DS2_WASM_DIR, path.join(root, `build/wasm-${v}`)].filter(Boolean);
+    const from = dirs.find((d) => fs.existsSync(path.join(d, `ds2-${v}.mjs`)));
+    if (!from) continue;
+    for (const f of fs.readdirSync(from)) {
+        if (!f.startsWith(`ds2-${v}.`) || !/\.(mjs|wasm|worker\.js)$/.test(f)) continue;
+        fs.copyFileSync(path.join(from, f), path.join(dist, f));
+        staged.push(f);
+    }
+}
+if (!staged.length) {
+    console.error('stage-dist: no wasm build found (build/wasm-<variant>/ds2-<variant>.mjs or $DS2_WASM_DIR)');
+    process.exit(1);
+}
+// Emscripten's pthread worker script is CommonJS (.js) inside this "type": "module" package
+fs.writeFileSync(path.join(dist, 'package.json'), '{"type": "commonjs"}\n');
+console.error(`stage-dist: ${staged.join(', ')}`);
