@@ -91,3 +91,14 @@ test('errors carry the C status name and message', async (t) => {
     await assert.rejects(loadModel('/nonexistent/model.gguf', { build: variant, wasmDir: wasmDir(variant) }),
         (e) => e.code === 'DS2_E_IO' && /no such file/.test(e.message));
 });
+
+test('a worker that dies rejects what is pending with DS2_E_WORKER (no silent hang)', async (t) => {
+    const variant = VARIANTS.find(wasmDir);
+    if (!variant) return t.skip('no wasm build');
+    const file = makeModel(dir, 'mla-f32', ['--seed', '11']);
+    const model = await loadModel(file, { build: variant, wasmDir: wasmDir(variant), nCtx: 4096 });
+    const pending = model.generateTokens([1, 2, 3], { maxTokens: 4000, onToken: () => {} });
+    setTimeout(() => model._t.terminate(), 50); // the thread goes away underneath the client
+    await assert.rejects(pending, (e) => e instanceof Error && e.code === 'DS2_E_WORKER');
+    await assert.rejects(model.info(), (e) => e.code === 'DS2_E_WORKER');
+});
