@@ -2,8 +2,9 @@
 // stage-dist.mjs — copies the Emscripten builds into wasm/dist/, the folder the package ships and the worker
 // loads from by default. Run by `npm pack` / `npm publish` (package.json "prepack").
 //
-// Sources: $DS2_WASM_DIR (one folder with ds2-*.mjs files) or build/wasm-<variant>/ (scripts' wasm builds).
-// Fails when no build is found: a package without an engine would only fail later, on the user's machine.
+// Sources: $DS2_WASM_DIR (one folder with ds2-*.mjs files) or build/wasm-<variant>/ (scripts/build-wasm.sh,
+// which also copies into wasm/dist/ itself); what is already in wasm/dist/ stays (e.g. the WASI ds2.wasm).
+// Fails when wasm/dist/ ends up without an engine: such a package would only fail later, on a user's machine.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +13,6 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'wasm/dist');
 const variants = ['simd-mt', 'simd', 'nosimd'];
 
-fs.rmSync(dist, { recursive: true, force: true });
 fs.mkdirSync(dist, { recursive: true });
 const staged = [];
 for (const v of variants) {
@@ -25,10 +25,10 @@ for (const v of variants) {
         staged.push(f);
     }
 }
-if (!staged.length) {
-    console.error('stage-dist: no wasm build found (build/wasm-<variant>/ds2-<variant>.mjs or $DS2_WASM_DIR)');
+if (!fs.readdirSync(dist).some((f) => /^ds2-.*\.mjs$/.test(f))) {
+    console.error('stage-dist: no wasm build found (scripts/build-wasm.sh, or $DS2_WASM_DIR with ds2-<variant>.mjs)');
     process.exit(1);
 }
 // Emscripten's pthread worker script is CommonJS (.js) inside this "type": "module" package
 fs.writeFileSync(path.join(dist, 'package.json'), '{"type": "commonjs"}\n');
-console.error(`stage-dist: ${staged.join(', ')}`);
+console.error(`stage-dist: wasm/dist/ has ${fs.readdirSync(dist).join(', ')}`);
