@@ -4,8 +4,9 @@
  *
  * Numerics follow llama.cpp's CPU backend where the tests compare against it: a weight row of type T is
  * multiplied with an activation row first rounded to T's partner type (vec_dot_type): F32→F32, F16→F16,
- * BF16→BF16, Q4_0/Q8_0→Q8_0 (reference §4 "vec_dot pairing"). The scalar reference kernels (ref.c,
- * quant_ref.c) are always compiled and are the oracle for faster variants.
+ * BF16→BF16, Q4_0/Q5_0/Q8_0/IQ4_NL→Q8_0, Q4_1/Q5_1→Q8_1, Q2_K..Q6_K/IQ4_XS→Q8_K (reference §4 "vec_dot
+ * pairing"). The scalar reference kernels (ref.c, quant_ref*.c) are always compiled and are the oracle for
+ * faster variants.
  */
 #ifndef DS2_KERNELS_H
 #define DS2_KERNELS_H
