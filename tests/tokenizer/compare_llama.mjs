@@ -4,8 +4,8 @@
 //
 //   node compare_llama.mjs --ds2 build/release/ds2 --gguf vocab.gguf [--seed N] [--n N]
 //
-// llama.cpp tokenizes with special tokens parsed and without BOS (model.tokenize(text, true)), as
-// `ds2 tokenize --jsonl`. Only valid UTF-8 strings are compared (a JS string cannot hold other bytes).
+// Both with special tokens parsed (model.tokenize(text, true) vs `ds2 tokenize --jsonl`) and as plain text
+// (model.tokenize(text, false) vs `--no-parse-special`); no BOS in either. Only valid UTF-8 strings are compared (a JS string cannot hold other bytes).
 // Exit 0 = identical, 1 = a difference, 77 = node-llama-cpp or the GGUF missing (skip).
 //
 // --llm-ws-quirk: known llama.cpp divergence for the deepseek-llm regexes. llama.cpp runs regexes without
@@ -40,28 +40,35 @@ const model = await llama.loadModel({modelPath: args.gguf, vocabOnly: true});
 
 const texts = makeCorpus(Number(args.seed), Number(args.n)).filter((c) => isValidUtf8(c.bytes))
     .map((c) => c.bytes.toString("utf8"));
-const r = spawnSync(args.ds2, ["tokenize", "-m", args.gguf, "--jsonl"],
-    {input: texts.map((s) => JSON.stringify(s)).join("\n") + "\n", maxBuffer: 1 << 30, encoding: "utf8"});
-if (r.status !== 0) { console.error(`compare_llama: ds2 failed: ${r.stderr}`); process.exit(1); }
-const ours = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+function ds2(extra) {
+    const r = spawnSync(args.ds2, ["tokenize", "-m", args.gguf, "--jsonl", ...extra],
+        {input: texts.map((s) => JSON.stringify(s)).join("\n") + "\n", maxBuffer: 1 << 30, encoding: "utf8"});
+    if (r.status !== 0) { console.error(`compare_llama: ds2 failed: ${r.stderr}`); process.exit(1); }
+    return r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+}
 const quirk = "llm-ws-quirk" in args;
 const QUIRK_CHARS = /[\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]/u;
 let bad = 0, nTok = 0, known = 0;
-for (let i = 0; i < texts.length; i++) {
-    const want = Array.from(model.tokenize(texts[i], true));
-    nTok += want.length;
-    const got = ours[i] || [];
-    if (want.length !== got.length || want.some((v, k) => v !== got[k])) {
-        if (quirk && QUIRK_CHARS.test(texts[i])) { known++; continue; }
-        if (bad++ < 12) {
-            let k = 0;
-            while (k < want.length && want[k] === got[k]) k++;
-            console.log(`MISMATCH #${i} ${JSON.stringify(texts[i]).slice(0, 300)}\n  first difference at ${k}: ` +
-                `ours ${JSON.stringify(got.slice(k, k + 8))} llama.cpp ${JSON.stringify(want.slice(k, k + 8))}`);
+// both modes: special tokens parsed (chat markup) and treated as plain text
+for (const special of [true, false]) {
+    const ours = ds2(special ? [] : ["--no-parse-special"]);
+    for (let i = 0; i < texts.length; i++) {
+        const want = Array.from(model.tokenize(texts[i], special));
+        nTok += want.length;
+        const got = ours[i] || [];
+        if (want.length !== got.length || want.some((v, k) => v !== got[k])) {
+            if (quirk && QUIRK_CHARS.test(texts[i])) { known++; continue; }
+            if (bad++ < 12) {
+                let k = 0;
+                while (k < want.length && want[k] === got[k]) k++;
+                console.log(`MISMATCH (special ${special}) #${i} ${JSON.stringify(texts[i]).slice(0, 300)}\n` +
+                    `  first difference at ${k}: ours ${JSON.stringify(got.slice(k, k + 8))} ` +
+                    `llama.cpp ${JSON.stringify(want.slice(k, k + 8))}`);
+            }
         }
     }
 }
-console.log(`compare_llama: ${texts.length} strings, ${nTok} tokens, ${bad} mismatches` +
+console.log(`compare_llama: ${texts.length} strings x 2 modes (special tokens parsed / plain text), ${nTok} tokens, ${bad} mismatches` +
     (quirk ? `, ${known} known llama.cpp non-ASCII-whitespace divergences (deepseek-llm)` : ""));
 await model.dispose();
 process.exit(bad ? 1 : 0);
