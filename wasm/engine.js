@@ -2,14 +2,17 @@
 //
 // Wraps one instance of an Emscripten build of the engine (wasm/api.c, handle-based exports `ds2w_*`) in
 // plain JS calls: bytes in, handles and typed arrays out. Everything above this file (worker, loaders,
-// clients) sees only this API, so the ABI of wasm/api.c is written down in one place: `ABI` below.
+// clients) sees only this API, so the JS side of wasm/api.c's ABI is written down in this file alone.
 //
 // Memory rules:
 // - a chunk fed to the loader is copied once, from the network chunk into a reusable staging buffer in the
 //   heap (the C reader then places tensor bytes straight into the weights arena); nothing else is copied.
-// - heap views are re-read after every call that can grow memory (growth replaces the ArrayBuffer).
+// - heap views are re-read after every call that can grow memory (growth replaces the ArrayBuffer; with
+//   pthreads another thread may have grown it: post.js's ds2Views() re-takes them).
 // - every failing C call is turned into a DS2Error whose code is the C status name and whose message is the
-//   C message (ds2_error.message), fetched through the api's last-error exports.
+//   C message: one ds2_error object (ds2w_error_new) is passed to every fallible export and read back with
+//   ds2w_error_name / ds2w_error_message.
+// - 64-bit sizes go in as two uint32 halves and come out as doubles (Emscripten 3.1.6 has no BigInt ABI).
 
 import { DS2Error } from './protocol.js';
 
