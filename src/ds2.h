@@ -171,7 +171,7 @@ ds2_status ds2_token_to_bytes(const ds2_model *model, int32_t id, char *buf, siz
  * Invalid bytes come out as U+FFFD (one per maximal invalid subsequence, as WHATWG / from_utf8_lossy), so
  * every piece is valid UTF-8 and the pieces concatenate to the lossy decode of all tokens' bytes. Outputs are
  * not NUL-terminated; if `cap` is too small, DS2_E_INVALID_ARG with *len = the size needed and nothing is
- * consumed (3 × the token's byte length + 8 always suffices). */
+ * consumed (3 × (the token's byte length + 3) always suffices). */
 typedef struct ds2_detokenizer ds2_detokenizer;
 ds2_status ds2_detokenizer_create(const ds2_model *model, ds2_detokenizer **out, ds2_error *err);
 ds2_status ds2_detokenizer_push(ds2_detokenizer *d, int32_t id, char *buf, size_t cap, size_t *len,
