@@ -207,9 +207,9 @@ ds2_status ds2_tokenizer_build(const ds2_gguf *g, ds2_tokenizer **out, ds2_error
         return ds2_fail(err, DS2_E_NO_TOKENIZER, "tokenizer.ggml.token_type must be an int32 array with one "
                         "entry per token (%llu)", (unsigned long long)toks->arr_n);
     for (uint64_t i = 0; i < toks->arr_n; i++)
-        if (toks->arr_str_lens[i] == 0 || toks->arr_str_lens[i] > (1u << 20))
-            return ds2_fail(err, DS2_E_NO_TOKENIZER, "token %llu has an empty or oversized text",
-                            (unsigned long long)i);
+        if (toks->arr_str_lens[i] > (1u << 20))
+            return ds2_fail(err, DS2_E_NO_TOKENIZER, "token %llu has an oversized text (%llu bytes)",
+                            (unsigned long long)i, (unsigned long long)toks->arr_str_lens[i]);
 
     ds2_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return ds2_fail(err, DS2_E_NOMEM, NULL);
@@ -240,7 +240,7 @@ ds2_status ds2_tokenizer_build(const ds2_gguf *g, ds2_tokenizer **out, ds2_error
         t->sym[i] = toks->arr_strs[i];
         t->sym_len[i] = (uint32_t)toks->arr_str_lens[i];
         t->type[i] = types ? ((const int32_t *)types->arr_data)[i] : DS2_TOKTYPE_NORMAL;
-        n_special += is_special_type(t->type[i]);
+        n_special += is_special_type(t->type[i]) && t->sym_len[i] > 0; /* an empty text never matches */
         str_put(t, i);
     }
 
@@ -293,7 +293,7 @@ ds2_status ds2_tokenizer_build(const ds2_gguf *g, ds2_tokenizer **out, ds2_error
     if (!keys) { ds2_tokenizer_free(t); return ds2_fail(err, DS2_E_NOMEM, NULL); }
     int k = 0;
     for (int32_t i = 0; i < t->n_vocab; i++)
-        if (is_special_type(t->type[i])) {
+        if (is_special_type(t->type[i]) && t->sym_len[i] > 0) {
             keys[k].first = (unsigned char)t->sym[i][0], keys[k].len = t->sym_len[i], keys[k].id = i;
             k++;
         }
