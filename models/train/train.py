@@ -47,6 +47,9 @@ def parse():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true", help="continue from out/last.pt")
+    ap.add_argument("--init", default=None,
+                    help="start from these weights (a best.pt state_dict), fresh optimizer "
+                         "and schedule (second-stage training); ignored with --resume")
     ap.add_argument("--bench", type=int, default=0,
                     help="only time this many training steps, print tokens/s, write nothing")
     return ap.parse_args()
@@ -140,6 +143,9 @@ def main():
     log_path = os.path.join(a.out, "log.tsv")
 
     start, best_val, elapsed = 0, float("inf"), 0.0
+    if a.init and not (a.resume and os.path.exists(last_path)):
+        model.load_state_dict(torch.load(a.init, map_location="cpu"))
+        print(f"initialised weights from {a.init}", flush=True)
     if a.resume and os.path.exists(last_path):
         ck = torch.load(last_path, map_location="cpu")
         model.load_state_dict(ck["model"])
