@@ -29,7 +29,15 @@ window.ds2demo = { ui, cache };
 
 // ---- helpers ----------------------------------------------------------------------------------------------
 
-function setState(s) { document.body.dataset.state = s; }
+const EMPTY = {
+    idle: 'Load a model, then ask something. Enter sends, Shift+Enter adds a line, Escape stops.',
+    loading: 'Loading the model… (progress under Model)',
+    error: 'The model did not load: see the message above.',
+};
+function setState(s) {
+    document.body.dataset.state = s;
+    $('empty').textContent = EMPTY[s] || 'Ask something. Enter sends, Shift+Enter adds a line, Escape stops.';
+}
 
 function fmtBytes(n) {
     if (n === null || n === undefined || !isFinite(n)) return '?';
@@ -276,6 +284,8 @@ async function loadModelFrom(src) {
     } finally {
         if (ui.loadCtl === ctl) ui.loadCtl = null;
         setBusy(false);
+        // the Load button was disabled while loading (focus fell to the body): keyboard users go on typing
+        if (ui.info && (document.activeElement === document.body || document.activeElement === $('load'))) $('prompt').focus();
     }
 }
 
@@ -539,7 +549,3 @@ async function start() {
 
 start().catch((e) => showError(e, 'The page could not start'));
 
-// once loaded, the prompt is where keyboard users want to be
-new MutationObserver(() => {
-    if (document.body.dataset.state === 'ready' && document.activeElement === $('load')) $('prompt').focus();
-}).observe(document.body, { attributes: true, attributeFilter: ['data-state'] });
