@@ -62,14 +62,17 @@ export class Engine {
     /** Bytes malloc'd and not freed (mallinfo): the measure for "an aborted load frees memory". */
     heapUsed() { return this.has('ds2w_heap_used') ? this.M._ds2w_heap_used() : -1; }
 
+    // Pointers come back from wasm as signed i32: above 2 GiB of heap they are negative in JS, so every
+    // pointer JS indexes the heap with is taken unsigned (>>> 0) and divided with >>> (never >>).
     _malloc(n) {
-        const p = this.M._malloc(Math.max(1, n));
+        const p = this.M._malloc(Math.max(1, n)) >>> 0;
         if (!p) throw new DS2Error('DS2_E_NOMEM', `out of memory allocating ${n} bytes in the wasm heap`);
         return p;
     }
     _free(p) { if (p) this.M._free(p); }
 
     _cstring(ptr) {
+        ptr >>>= 0;
         if (!ptr) return '';
         const u8 = this.u8();
         let end = ptr;
@@ -169,10 +172,10 @@ export class Engine {
         let lp = 0;
         try {
             lp = nOut ? this._malloc(4 * nOut) : 0;
-            this.views().i32.set(ids, tp >> 2);
+            this.views().i32.set(ids, tp >>> 2);
             this._check(this.M._ds2w_session_eval(session, tp, n, mode, lp, this.err));
             if (!nOut) return null;
-            return this.views().f32.slice(lp >> 2, (lp >> 2) + nOut);
+            return this.views().f32.slice(lp >>> 2, (lp >>> 2) + nOut);
         } finally {
             this._free(lp);
             this._free(tp);
@@ -184,7 +187,7 @@ export class Engine {
         const n = ids.length;
         const tp = this._malloc(4 * n), lp = this._malloc(4 * nVocab);
         try {
-            this.views().i32.set(ids, tp >> 2);
+            this.views().i32.set(ids, tp >>> 2);
             this._check(this.M._ds2w_session_eval(session, tp, n, LOGITS.LAST, lp, this.err));
             return this.M._ds2w_argmax(lp, nVocab);
         } finally {
@@ -214,7 +217,7 @@ export class Engine {
             this._check(this.M._ds2w_tokenize(model, tp, bytes.length, addBos ? 1 : 0, parseSpecial ? 1 : 0,
                                               op, cap, np, this.err));
             const { i32 } = this.views();
-            return Array.from(i32.subarray(op >> 2, (op >> 2) + i32[np >> 2]));
+            return Array.from(i32.subarray(op >>> 2, (op >>> 2) + i32[np >>> 2]));
         } finally {
             this._free(np); this._free(op); this._free(tp);
         }
@@ -241,7 +244,7 @@ export class Engine {
             try {
                 const st = call(buf, cap, lp);
                 const { u8, i32 } = this.views();
-                const len = i32[lp >> 2] >>> 0;
+                const len = i32[lp >>> 2] >>> 0;
                 if (st !== 0 && len > cap) { cap = len; continue; } // too small: retry with the size asked for
                 this._check(st);
                 return new TextDecoder().decode(u8.slice(buf, buf + len));
@@ -297,7 +300,7 @@ export class Engine {
         const n = ids.length;
         const tp = this._malloc(4 * n), lp = this._malloc(4 * nVocab);
         try {
-            this.views().i32.set(ids, tp >> 2);
+            this.views().i32.set(ids, tp >>> 2);
             this._check(this.M._ds2w_session_eval(session, tp, n, LOGITS.LAST, lp, this.err));
             const id = this.M._ds2w_sampler_sample(sampler, lp);
             this.M._ds2w_sampler_accept(sampler, id);
