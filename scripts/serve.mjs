@@ -30,11 +30,14 @@ const MIME = {
 
 /** Builds the wasm variants that wasm/dist/ lacks. Returns the list still missing (e.g. no emscripten). */
 export function ensureWasm({ quiet = false } = {}) {
-    const dist = path.join(ROOT, 'wasm/dist');
-    const missing = () => BUILDS.filter((b) => !fs.existsSync(path.join(dist, `ds2-${b}.mjs`)));
+    const missing = () => BUILDS.filter((b) => !wasmFile(`ds2-${b}.mjs`));
     const need = missing();
     if (need.length) {
         if (!quiet) console.log(`serve: building the wasm builds that are missing: ${need.join(' ')} (a few minutes)`);
+        if (!quiet && !hasCommand('emcc')) {
+            console.log('serve: emscripten is not installed: running scripts/setup.sh first');
+            try { execFileSync('sh', [path.join(ROOT, 'scripts/setup.sh')], { cwd: ROOT, stdio: 'inherit' }); } catch { /* reported below */ }
+        }
         try {
             execFileSync('sh', [path.join(ROOT, 'scripts/build-wasm.sh'), ...need],
                 { cwd: ROOT, stdio: quiet ? 'pipe' : 'inherit' });
@@ -43,6 +46,19 @@ export function ensureWasm({ quiet = false } = {}) {
         }
     }
     return missing();
+}
+
+function hasCommand(c) {
+    try { execFileSync('sh', ['-c', `command -v ${c}`], { stdio: 'pipe' }); return true; } catch { return false; }
+}
+
+/** A file of the wasm builds: wasm/dist/ (what ships), else the build folders scripts/build-wasm.sh fills. */
+export function wasmFile(name) {
+    for (const d of ['wasm/dist', ...BUILDS.map((b) => `build/wasm-${b}`)]) {
+        const f = path.join(ROOT, d, name);
+        if (fs.existsSync(f)) return f;
+    }
+    return null;
 }
 
 /** The bundled model: {file, name, random, note}. */
@@ -93,6 +109,7 @@ export async function startDemoServer({ port = 8080, host = '127.0.0.1', model =
         if (p === '/models/bundled.json') return send(200, bundled, 'application/json');
         let file;
         if (url.pathname === modelUrl) file = model.file;
+        else if (/^\/wasm\/dist\/[^/]+$/.test(p)) file = wasmFile(path.basename(p)) || path.join(ROOT, p);
         else {
             if (p === '/') p = '/index.html';
             const ok = p === '/index.html' || /^\/(web|wasm|models)\//.test(p);

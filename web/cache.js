@@ -100,7 +100,7 @@ export class ModelCache {
                     refetched.push(i);
                     fromNetwork += buf.byteLength;
                 }
-                parts.push(new Blob([buf]));
+                parts.push(await this._storedBlob(cache, url, i, buf));
                 verified += c.size;
                 onProgress({ phase: 'verify', loaded: verified, total: m.size });
             }
@@ -150,7 +150,7 @@ export class ModelCache {
             }
             m.chunks.push({ size: fill, sha256: sha });
             await this._putManifest(cache, m);
-            parts.push(new Blob([buf]));
+            parts.push(await this._storedBlob(cache, url, i, buf));
             fill = 0;
         };
         const reader = res.body.getReader();
@@ -188,6 +188,14 @@ export class ModelCache {
         await this._putManifest(cache, m);
         onProgress({ phase: 'download', loaded: offset, total: offset });
         return { blob: new Blob(parts), size: offset, fromCache: start > 0, refetched, fromNetwork, manifest: m };
+    }
+
+    // The chunk as the Cache API's own Blob (disk-backed in Chromium/Firefox), so a multi-GB model is not held
+    // in memory twice (chunks + the engine's heap) while the worker reads it; the buffer just checked if not.
+    async _storedBlob(cache, url, i, buf) {
+        const r = await cache.match(this._chunkKey(url, i));
+        const b = r ? await r.blob() : null;
+        return b && b.size === buf.byteLength ? b : new Blob([buf]);
     }
 
     async _fetchRange(url, start, length, m, signal) {

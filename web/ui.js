@@ -223,7 +223,8 @@ function progressTracker(label) {
 
 function engineFor(threads) {
     // the worker's thread pool is sized when its engine starts: a different count needs a new worker
-    if (ui.model && ui.modelThreads === threads) return ui.model;
+    // (and a worker that died — out of memory, a crash — is replaced, so the next load starts clean)
+    if (ui.model && ui.modelThreads === threads && !ui.model._dead) return ui.model;
     if (ui.model) ui.model.terminate();
     ui.model = createModel();
     ui.modelThreads = threads;
@@ -383,22 +384,43 @@ async function respond() {
     let result = null, failed = null;
     const opts = { signal: ctl.signal, maxTokens: settings.maxTokens, temperature: settings.temperature, topK: settings.topK,
         topP: settings.topP, minP: settings.minP, repeatPenalty: settings.repeatPenalty, seed: settings.seed };
-    const it = ui.model.chat(ui.messages.slice(), opts);
-    try {
-        for await (const piece of it) {
-            if (!first) first = performance.now();
-            pieces++;
-            text += piece;
-            textEl.textContent = text;
-            if (pieces % 4 === 0) {
-                const dt = (performance.now() - first) / 1000;
-                if (dt > 0) $('st-gen').textContent = (pieces / dt).toFixed(1);
-                li.scrollIntoView({ block: 'end' });
+    // The conversation must fit the context with room for the answer: when it does not (DS2_E_CONTEXT_FULL
+    // before the first token), the oldest exchanges are left out of the prompt, then the answer is shortened.
+    let convo = ui.messages.slice(), trimmed = 0, shortened = false;
+    for (;;) {
+        const it = ui.model.chat(convo, opts);
+        failed = null;
+        try {
+            for await (const piece of it) {
+                if (!first) first = performance.now();
+                pieces++;
+                text += piece;
+                textEl.textContent = text;
+                if (pieces % 4 === 0) {
+                    const dt = (performance.now() - first) / 1000;
+                    if (dt > 0) $('st-gen').textContent = (pieces / dt).toFixed(1);
+                    li.scrollIntoView({ block: 'end' });
+                }
             }
+            result = await it.result;
+        } catch (e) {
+            failed = e;
         }
-        result = await it.result;
-    } catch (e) {
-        failed = e;
+        if (!failed || failed.code !== 'DS2_E_CONTEXT_FULL' || pieces || ctl.signal.aborted) break;
+        const firstUser = convo.findIndex((m) => m.role === 'user');
+        if (convo.filter((m) => m.role === 'user').length > 1) {
+            // drop the oldest user turn and the answer to it (a system message, if any, stays)
+            const next = convo.findIndex((m, i) => i > firstUser && m.role === 'user');
+            convo = [...convo.slice(0, firstUser), ...convo.slice(next)];
+            trimmed++;
+            continue;
+        }
+        if (shortened) break;
+        const nCtx = ui.info.nCtx;
+        const promptLen = (await ui.model.tokenize(convo.map((m) => m.content).join('\n')).catch(() => [])).length + 32;
+        if (promptLen >= nCtx - 1) break;
+        opts.maxTokens = Math.min(opts.maxTokens, nCtx - promptLen);
+        shortened = true;
     }
     li.classList.remove('streaming');
     const after = await ui.model.stats().catch(() => null);
@@ -424,6 +446,8 @@ async function respond() {
     } else {
         li.dataset.status = 'done';
     }
+    if (trimmed) meta.textContent += ` · ${trimmed} oldest exchange${trimmed > 1 ? 's' : ''} left out to fit the ${ui.info.nCtx}-token context`;
+    if (shortened) meta.textContent += ` · max tokens lowered to ${opts.maxTokens} to fit the context`;
     li.append(meta);
     li.dataset.seed = String(settings.seed);
     ui.messages.push({ role: 'assistant', content: text });

@@ -22,7 +22,7 @@ before(async () => {
     try { ({ chromium } = await import('playwright-core')); } catch { chromium = null; }
     if (!chromium || !fs.existsSync(CHROMIUM)) { skip = 'chromium or playwright-core missing (scripts/setup.sh installs them)'; return; }
     if (ensureWasm({ quiet: true }).length === 3) { skip = 'no wasm build in wasm/dist/ and emscripten cannot build one'; return; }
-    model = pickModel();
+    model = pickModel(process.env.DS2_DEMO_MODEL); // the bundled model (or another, to try one)
     srv = await startDemoServer({ port: 0, model });
     port = new URL(srv.url).port;
     browser = await chromium.launch({
@@ -144,6 +144,29 @@ test('Stop ends a long answer mid-way', async (t) => {
     assert.ok(a.tokens > 0 && a.tokens < max, `stopped after ${a.tokens} of ${max} tokens`);
     assert.equal(await page.isDisabled('#send'), false);
     assert.equal(await errorBanner(), null);
+});
+
+test('a conversation longer than the context: oldest turns left out, the answer shortened to fit', async (t) => {
+    if (skip) return t.skip(skip);
+    await page.click('#clear');
+    await setField('s-max', 8);
+    await ask('First question.');
+    const nCtx = await page.evaluate(() => window.ds2demo.ui.info.nCtx);
+    await setField('s-max', nCtx); // can never fit with a prompt
+    await page.focus('#prompt');
+    await page.keyboard.type('Second question.');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => {
+        const a = [...document.querySelectorAll('.msg.assistant')].pop();
+        return a && (a.dataset.status || (a.classList.contains('streaming') && a.querySelector('.text').textContent.length > 3));
+    }, null, { timeout: T });
+    if (!(await lastAnswer()).status) await page.click('#stop');
+    await page.waitForFunction(() => [...document.querySelectorAll('.msg.assistant')].pop().dataset.status, null, { timeout: T });
+    const meta = await page.locator('.msg.assistant >> nth=-1').locator('.meta').textContent();
+    assert.match(meta, /1 oldest exchange left out/);
+    assert.match(meta, /max tokens lowered to \d+/);
+    assert.equal(await errorBanner(), null);
+    await setField('s-max', 64);
 });
 
 test('sampling settings apply: the seed changes the answer and the same seed repeats it', async (t) => {
