@@ -419,3 +419,112 @@ EXPORT ds2_sampler *ds2w_sampler_create(int32_t n_vocab, float temperature, int3
 EXPORT int32_t ds2w_sampler_sample(ds2_sampler *s, const float *logits) { return ds2_sampler_sample(s, logits); }
 EXPORT void ds2w_sampler_accept(ds2_sampler *s, int32_t id) { ds2_sampler_accept(s, id); }
 EXPORT void ds2w_sampler_free(ds2_sampler *s) { ds2_sampler_free(s); }
+
+/* ---- text: the token queries beside the tokenizer exports above -------------------------------------------- */
+
+EXPORT int32_t ds2w_token_bos(const ds2_model *m) { return m ? ds2_token_bos(m) : -1; }
+EXPORT int32_t ds2w_token_eos(const ds2_model *m) { return m ? ds2_token_eos(m) : -1; }
+EXPORT int32_t ds2w_token_add_bos(const ds2_model *m) { return m ? ds2_token_add_bos(m) : 0; }
+EXPORT int32_t ds2w_token_is_control(const ds2_model *m, int32_t id) { return m ? ds2_token_is_control(m, id) : 0; }
+
+/* Raw bytes of one token; *len (a uint32 slot: size_t is 32 bits in wasm32) = size, or size needed. */
+EXPORT int32_t ds2w_token_to_bytes(const ds2_model *m, int32_t id, char *buf, uint32_t cap, size_t *len,
+                                   ds2_error *err) {
+    reset(err);
+    if (!m) return fail(err, DS2_E_INVALID_ARG, "model handle is null");
+    return done(err, ds2_token_to_bytes(m, id, buf, cap, len, err));
+}
+
+EXPORT void ds2w_detokenizer_reset(ds2_detokenizer *d) {
+    if (d) ds2_detokenizer_reset(d);
+}
+
+EXPORT int32_t ds2w_chat_detect(const ds2_model *m) { return m ? (int32_t)ds2_chat_detect(m) : 0; }
+
+/* ---- generation ------------------------------------------------------------------------------------------ */
+
+/* Generation parameters live in C (defaults from ds2_generate_default_params); JS sets them by name. Stop
+ * strings are copied. */
+typedef struct ds2w_gen {
+    ds2_generate_params p;
+    char **stop;
+    int32_t n_stop;
+} ds2w_gen;
+
+EXPORT ds2w_gen *ds2w_gen_params_new(void) {
+    ds2w_gen *g = calloc(1, sizeof *g);
+    if (g) g->p = ds2_generate_default_params();
+    return g;
+}
+
+EXPORT void ds2w_gen_params_free(ds2w_gen *g) {
+    if (!g) return;
+    for (int32_t i = 0; i < g->n_stop; i++) free(g->stop[i]);
+    free(g->stop);
+    free(g);
+}
+
+/* Sets one parameter by its C field name (max_tokens, temperature, top_k, top_p, min_p, repeat_penalty,
+ * presence_penalty, frequency_penalty, penalty_last_n, seed, stop_at_eos, context_shift_keep). */
+EXPORT int32_t ds2w_gen_params_set(ds2w_gen *g, const char *key, double v, ds2_error *err) {
+    reset(err);
+    if (!g || !key) return fail(err, DS2_E_INVALID_ARG, "generation parameters or key are null");
+    ds2_sampler_params *s = &g->p.sampler;
+    if (!strcmp(key, "max_tokens")) g->p.max_tokens = (int32_t)v;
+    else if (!strcmp(key, "temperature")) s->temperature = (float)v;
+    else if (!strcmp(key, "top_k")) s->top_k = (int32_t)v;
+    else if (!strcmp(key, "top_p")) s->top_p = (float)v;
+    else if (!strcmp(key, "min_p")) s->min_p = (float)v;
+    else if (!strcmp(key, "repeat_penalty")) s->repeat_penalty = (float)v;
+    else if (!strcmp(key, "presence_penalty")) s->presence_penalty = (float)v;
+    else if (!strcmp(key, "frequency_penalty")) s->frequency_penalty = (float)v;
+    else if (!strcmp(key, "penalty_last_n")) s->penalty_last_n = (int32_t)v;
+    else if (!strcmp(key, "seed")) s->seed = v < 0 ? 0 : (uint64_t)v;
+    else if (!strcmp(key, "stop_at_eos")) g->p.stop_at_eos = (int32_t)v;
+    else if (!strcmp(key, "context_shift_keep")) g->p.context_shift_keep = (int32_t)v;
+    else {
+        char msg[128];
+        snprintf(msg, sizeof msg, "unknown generation parameter '%.60s'", key);
+        return fail(err, DS2_E_INVALID_ARG, msg);
+    }
+    return done(err, DS2_OK);
+}
+
+EXPORT int32_t ds2w_gen_params_add_stop(ds2w_gen *g, const char *stop, ds2_error *err) {
+    reset(err);
+    if (!g || !stop) return fail(err, DS2_E_INVALID_ARG, "generation parameters or stop string are null");
+    char **a = realloc(g->stop, (size_t)(g->n_stop + 1) * sizeof *a);
+    if (!a) return fail(err, DS2_E_NOMEM, "out of memory adding a stop string");
+    g->stop = a;
+    size_t n = strlen(stop) + 1;
+    if (!(a[g->n_stop] = malloc(n))) return fail(err, DS2_E_NOMEM, "out of memory adding a stop string");
+    memcpy(a[g->n_stop], stop, n);
+    g->n_stop++;
+    return done(err, DS2_OK);
+}
+
+/* on_token: a wasm table index (JS: addFunction(fn, 'iiiii')) called as fn(ud, id, piece, len); return nonzero
+ * to stop. cancel: 0 or the address of an int32 that JS (or another thread) sets to stop within one token.
+ * stats: 0 or 8 doubles: n_prompt, n_gen, prompt_ms, gen_ms, prompt_tps, gen_tps, stop_reason, n_shifted. */
+EXPORT int32_t ds2w_generate(ds2_session *s, const int32_t *prompt, int32_t n_prompt, const ds2w_gen *g,
+                             ds2_token_fn on_token, void *ud, const volatile int32_t *cancel, double *stats,
+                             ds2_error *err) {
+    reset(err);
+    if (!s || !g) return fail(err, DS2_E_INVALID_ARG, "session or generation parameters are null");
+    ds2_generate_params p = g->p;
+    p.stop = (const char *const *)g->stop;
+    p.n_stop = g->n_stop;
+    ds2_generate_stats st = {0};
+    ds2_status rc = ds2_generate(s, prompt, n_prompt, &p, on_token, ud, cancel, &st, err);
+    if (stats) {
+        stats[0] = st.n_prompt;
+        stats[1] = st.n_gen;
+        stats[2] = st.prompt_ms;
+        stats[3] = st.gen_ms;
+        stats[4] = st.prompt_tps;
+        stats[5] = st.gen_tps;
+        stats[6] = st.stop_reason;
+        stats[7] = st.n_shifted;
+    }
+    return done(err, rc);
+}

@@ -26,6 +26,10 @@ if(DS2_WASI)
   find_program(DS2_NODE_FOR_WASI node REQUIRED)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
   set(CMAKE_EXECUTABLE_SUFFIX .wasm)
+  # The CLI installs a SIGINT handler (cancel on Ctrl-C); wasi-libc has signal() only as an emulation
+  # (raise() works, nothing is ever delivered from outside), which is enough to compile and run it.
+  add_compile_definitions(_WASI_EMULATED_SIGNAL)
+  link_libraries(wasi-emulated-signal)
   return()
 endif()
 
