@@ -7,7 +7,9 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-for pkg in build-essential cmake python3-numpy nodejs npm unicode-data clang chromium; do
+# emscripten (3.1.6) builds the JS/wasm modules; clang + lld + wasi-libc + libclang-rt-14-dev-wasm32 the WASI CLI
+for pkg in build-essential cmake python3-numpy nodejs npm unicode-data clang chromium \
+           emscripten lld wasi-libc libclang-rt-14-dev-wasm32; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"
 done
 # node may come from elsewhere (e.g. a newer Node.js already on PATH); only require Debian's if absent
