@@ -102,6 +102,35 @@ test('the bundled model loads by itself: progress reaches 100%, the model card s
     assert.equal(await page.evaluate(() => document.activeElement.id), 'prompt');
 });
 
+test('every control is reachable with Tab, in a sensible order', async (t) => {
+    if (skip) return t.skip(skip);
+    await page.evaluate(() => document.activeElement && document.activeElement.blur());
+    const seen = [];
+    for (let i = 0; i < 40; i++) {
+        await page.keyboard.press('Tab');
+        const id = await page.evaluate(() => {
+            const a = document.activeElement;
+            return a ? (a.id || (a.name ? `${a.name}:${a.value}` : a.textContent.trim().slice(0, 20) || a.tagName)) : '';
+        });
+        if (seen.includes(id)) break;
+        seen.push(id);
+    }
+    // the walk may start mid-page (focus was in the message box): rotate it to begin at the skip link
+    const k = seen.indexOf('Skip to the chat');
+    if (k > 0) seen.push(...seen.splice(0, k));
+    const want = ['src:bundled', 'model-file', 'load', 's-temperature', 's-topk', 's-topp', 's-minp', 's-repeat', 's-seed',
+        's-max', 's-threads', 'persist', 'cache-refresh', 'prompt', 'send', 'clear'];
+    const order = want.map((w) => seen.indexOf(w));
+    assert.ok(order.every((i) => i >= 0), `reached: ${seen.join(' ')}`);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, `in order: ${seen.join(' ')}`);
+    // focus is visible (the outline of :focus-visible)
+    await page.focus('#load');
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Tab');
+    const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+    assert.equal(outline, 'solid');
+});
+
 test('chat streams the answer piece by piece', async (t) => {
     if (skip) return t.skip(skip);
     await setField('s-max', 48);
@@ -198,6 +227,17 @@ test('sampling settings apply: the seed changes the answer and the same seed rep
     await setField('s-temperature', 0);
     const g1 = await regen(5), g2 = await regen(6);
     assert.equal(g1.text, g2.text);
+    // threads apply at the next load (a new worker with that pool size)
+    for (const n of [1, 2]) {
+        await setField('s-threads', n);
+        await page.check('input[name=src][value=bundled]');
+        await page.click('#load');
+        await page.waitForFunction(() => document.body.dataset.state === 'loading', null, { timeout: T }).catch(() => {});
+        await waitState(['ready', 'error']);
+        const build = await page.evaluate(() => [...document.querySelectorAll('#info dt')].find((d) => d.textContent === 'Engine build').nextSibling.textContent);
+        if (n === 1) assert.doesNotMatch(build, /threads$/, build);
+        else assert.match(build, /, 2 threads$/, build);
+    }
     await setField('s-temperature', 0.8);
     await setField('s-topk', 40);
     await setField('s-topp', 0.95);
@@ -220,6 +260,16 @@ test('a local .gguf file chosen with the file picker loads', async (t) => {
     await page.click('#clear');
     const a = await ask('Hi');
     assert.equal(a.status, 'done');
+    // the same file dropped on the page (a synthetic drop carrying a File)
+    const bytes = fs.readFileSync(file).toString('base64');
+    await page.evaluate((b64) => {
+        const raw = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([raw], 'dropped-model.gguf'));
+        window.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForFunction(() => /loaded dropped-model\.gguf/.test(document.getElementById('progress-detail').textContent), null, { timeout: T });
+    assert.match(await page.textContent('#info'), /local-file-model/);
 });
 
 test('a failing URL is a readable error, and the page stays usable', async (t) => {
