@@ -4,7 +4,7 @@
  * build without -msimd128) the active set is the reference and the comparisons hold trivially; the test says so.
  *
  * Error budgets (stated per kernel; the reference is bit-exact with llama.cpp's x64 build):
- *  - Q8_0·Q8_0, Q4_0·Q8_0, the Q8_0 and F16 activation rounding: identical bits.
+ *  - Q8_0·Q8_0, Q4_0·Q8_0, Q4_K·Q8_K, Q6_K·Q8_K, the Q8_0 and F16 activation rounding: identical bits.
  *  - F32·F32, F16·F16: same float products, double sums in another order: |s − ref| ≤ 2^-23·Σ|w·a|
  *    (the double sum error is ~n·2^-53·Σ|w·a|, then one float rounding of ≤ 2^-24·|s|).
  *  - attention dots ds2_dot_*_acc (double results): |d| ≤ n·2^-52·Σ|a·b|.
@@ -42,9 +42,32 @@ static void fill_random(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * scale;
 }
 
-static const int32_t k_types[] = {DS2_F32, DS2_F16, DS2_Q8_0, DS2_Q4_0};
+static const int32_t k_types[] = {DS2_F32, DS2_F16, DS2_Q8_0, DS2_Q4_0, DS2_Q4_K, DS2_Q6_K};
 #define N_TYPES (int)(sizeof k_types / sizeof k_types[0])
-static int block_type(int32_t t) { return t == DS2_Q8_0 || t == DS2_Q4_0; }
+static int block_type(int32_t t) { return t != DS2_F32 && t != DS2_F16; }
+static int64_t block_len(int32_t t) { return t == DS2_Q4_K || t == DS2_Q6_K ? 256 : 32; }
+
+/* Weights of types without a quantizer in the engine (K-quants): random valid blocks — random bytes, with the
+ * f16 scales replaced by finite values of moderate size (random bytes could be inf/NaN). */
+static void random_weights(int32_t t, const float *x, void *dst, int64_t n) {
+    const ds2_type_traits *r = ds2_type_traits_ref_get(t);
+    if (r->from_float) {
+        r->from_float(x, dst, n);
+        return;
+    }
+    uint8_t *b = (uint8_t *)dst;
+    const size_t bytes = ds2_row_bytes(t, n);
+    for (size_t i = 0; i < bytes; i++) b[i] = (uint8_t)(rng_u64() >> 24);
+    const size_t bb = ds2_row_bytes(t, 256);
+    for (size_t blk = 0; blk < bytes / bb; blk++) {
+        uint8_t *p = b + blk * bb;
+        const size_t off[2] = {t == DS2_Q6_K ? 208u : 0u, t == DS2_Q6_K ? 208u : 2u}; /* d (and dmin) */
+        for (int k = 0; k < 2; k++) {
+            const uint16_t h = ds2_f32_to_f16((float)(rng_unit() * 0.01 + 1e-4));
+            memcpy(p + off[k], &h, 2);
+        }
+    }
+}
 
 static const ds2_type_traits *fast(int32_t t) {
     ds2_set_kernels("auto", NULL);
@@ -82,17 +105,18 @@ TEST(vec_dot_vs_reference) {
     for (int i = 0; i < N_TYPES; i++) {
         const int32_t wt = k_types[i];
         const ds2_type_traits *r = ds2_type_traits_ref_get(wt), *f = fast(wt);
-        const ds2_type_traits *rp = ds2_type_traits_ref_get(r->vec_dot_type);
+        const ds2_type_traits *rp = ds2_type_traits_ref_act_get(r->vec_dot_type);
         double worst = 0;
         int n_exact = 0, n_cases = 0;
         for (int rep = 0; rep < 600; rep++) {
-            int64_t n = block_type(wt) ? 32 * (1 + (int64_t)(rng_u64() % 40)) : 1 + (int64_t)(rng_u64() % (MAXN - 1));
-            if (rep < 40) n = block_type(wt) ? 32 * (rep % 5 + 1) : rep + 1; /* every short length */
+            const int64_t bl = block_len(wt);
+            int64_t n = block_type(wt) ? bl * (1 + (int64_t)(rng_u64() % (40 * 32 / bl))) : 1 + (int64_t)(rng_u64() % (MAXN - 1));
+            if (rep < 40) n = block_type(wt) ? bl * (rep % 5 + 1) : rep + 1; /* every short length */
             const size_t ow = block_type(wt) ? rng_u64() % 7 : (rng_u64() % 3) * (wt == DS2_F32 ? 4 : 2);
             const size_t oa = block_type(wt) ? rng_u64() % 5 : (rng_u64() % 3) * (wt == DS2_F32 ? 4 : 2);
             fill_random(w, n, rep % 3 == 0 ? 1e-3f : 1.0f);
             fill_random(a, n, rep % 4 == 0 ? 30.0f : 1.0f);
-            r->from_float(w, wq + ow, n);
+            random_weights(wt, w, wq + ow, n);
             rp->from_float(a, aq + oa, n);
             float s_ref = -1, s = -2;
             r->vec_dot(n, &s_ref, wq + ow, aq + oa);
@@ -110,7 +134,7 @@ TEST(vec_dot_vs_reference) {
                     float s4[4], r4;
                     for (int k = 0; k < 4; k++) {
                         fill_random(w, n, k ? 1.0f : 0.01f);
-                        r->from_float(w, w4 + k * stride + ow, n);
+                        random_weights(wt, w, w4 + k * stride + ow, n);
                     }
                     x4(n, s4, w4 + ow, stride, aq + oa);
                     for (int k = 0; k < 4; k++) {
@@ -228,7 +252,9 @@ TEST(matmul_vs_reference) {
         for (int ci = 0; ci < 4; ci++)
             for (int ri = 0; ri < 4; ri++)
                 for (int64_t n_tok = 1; n_tok <= 5; n_tok++) {
-                    const int64_t cols = col_cases[ci] + (block_type(wt) ? 0 : (ci & 1) * 3), rows = row_cases[ri];
+                    const int64_t cols = block_len(wt) == 256 ? 256 * (ci + 1)
+                                                               : col_cases[ci] + (block_type(wt) ? 0 : (ci & 1) * 3),
+                                  rows = row_cases[ri];
                     const size_t wrb = ds2_row_bytes(wt, cols);
                     float *wf = malloc(sizeof(float) * cols * rows), *x = malloc(sizeof(float) * cols * n_tok);
                     void *W = malloc(wrb * rows);
@@ -237,7 +263,8 @@ TEST(matmul_vs_reference) {
                     fill_random(wf, cols * rows, 0.5f);
                     fill_random(x, cols * n_tok, 1.0f);
                     const ds2_type_traits *rt = ds2_type_traits_ref_get(wt);
-                    for (int64_t r = 0; r < rows; r++) rt->from_float(wf + r * cols, (char *)W + r * wrb, cols);
+                    (void)rt;
+                    for (int64_t r = 0; r < rows; r++) random_weights(wt, wf + r * cols, (char *)W + r * wrb, cols);
                     ds2_set_kernels("ref", NULL);
                     void *qb = malloc(ds2_matmul_qbuf_bytes(wt, cols, n_tok) + 1);
                     ds2_matmul(pools[1], yr, rows, W, wt, x, cols, rows, n_tok, qb);

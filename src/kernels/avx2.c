@@ -259,3 +259,106 @@ void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
     }
     _mm_storeu_ps(s, sumf);
 }
+
+/* ---- K-quants · Q8_K (Q4_K, Q6_K) ------------------------------------------------------------------------
+ * The reference's lane structure, exactly: per super-block 8 int32 lanes, lane l = Σ over elements e ≡ l (mod 8)
+ * of scale(e)·q_w(e)·q_a(e) (exact integers: any grouping gives the same lanes); then per lane
+ * sums[l] += (d_w·d_a)·(float)lane[l] — one __m256 multiply and add, the same roundings per lane — and at the
+ * end sumf += sums[0], …, sums[7] in order. Q8_K = {f32 d; int8 qs[256]; int16 bsums[16]} (292 B). */
+#define QKK 256
+#define Q4_K_BYTES 144
+#define Q6_K_BYTES 210
+#define Q8_K_BYTES 292
+
+static inline float load_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+/* lanes += Σ_g scale16[g]·(16-element group g of v·qa folded onto lanes k and k+8 → k) */
+static inline __m256i lanes_dot16_avx2(const int8_t *v, const int8_t *qa, const int *scale16) {
+    __m256i lanes = _mm256_setzero_si256();
+    for (int g = 0; g < 16; g++) {
+        const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(v + 16 * g)));
+        const __m256i a16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qa + 16 * g)));
+        const __m256i p = _mm256_mullo_epi16(w16, a16); /* |q_w·q_a| ≤ 32·128: fits int16 */
+        const __m128i s8 = _mm_add_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+        lanes = _mm256_add_epi32(lanes, _mm256_mullo_epi32(_mm256_cvtepi16_epi32(s8), _mm256_set1_epi32(scale16[g])));
+    }
+    return lanes;
+}
+
+static inline float lanes_finish_avx2(float sumf, __m256 sums) {
+    float s[8];
+    _mm256_storeu_ps(s, sums);
+    for (int l = 0; l < 8; l++) sumf += s[l];
+    return sumf;
+}
+
+void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    float sumf = 0.0f;
+    __m256 sums = _mm256_setzero_ps();
+    _Alignas(32) int8_t v[QKK];
+    int sc16[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q4_K_BYTES, ba += Q8_K_BYTES) {
+        const uint8_t *qs = bw + 16, *sm = bw + 4;
+        for (int c = 0; c < 4; c++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+            _mm256_store_si256((__m256i *)(v + 64 * c), _mm256_and_si256(q, lo4));
+            _mm256_store_si256((__m256i *)(v + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+        }
+        int sumi = 0;
+        for (int j = 0; j < 8; j++) {
+            int sc, mn;
+            if (j < 4) {
+                sc = sm[j] & 63;
+                mn = sm[j + 4] & 63;
+            } else {
+                sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
+                mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
+            }
+            sc16[2 * j] = sc16[2 * j + 1] = sc;
+            int16_t b0, b1;
+            memcpy(&b0, ba + 260 + 4 * j, 2);
+            memcpy(&b1, ba + 262 + 4 * j, 2);
+            sumi += (b0 + b1) * mn;
+        }
+        const __m256i lanes = lanes_dot16_avx2(v, (const int8_t *)(ba + 4), sc16);
+        const float da = load_f32(ba);
+        sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw) * da), _mm256_cvtepi32_ps(lanes)));
+        sumf -= (load_half(bw + 2) * da) * (float)sumi;
+    }
+    *s = lanes_finish_avx2(sumf, sums);
+}
+
+void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
+    __m256 sums = _mm256_setzero_ps();
+    _Alignas(32) int8_t v[QKK];
+    int sc[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
+        for (int half = 0; half < 2; half++) { /* ql[64], qh[32] → 128 values (low 4 bits | high 2 bits << 4) − 32 */
+            const uint8_t *ql = bw + 64 * half, *qh = bw + 128 + 32 * half;
+            const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i h = _mm256_loadu_si256((const __m256i *)qh);
+            int8_t *o = v + 128 * half;
+            /* byte shifts via 16-bit shifts: the masks drop the bits that cross from the neighbouring byte */
+            _mm256_store_si256((__m256i *)o, _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l0, lo4),
+                                   _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)), k32));
+            _mm256_store_si256((__m256i *)(o + 32), _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(l1, lo4),
+                                   _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)), k32));
+            _mm256_store_si256((__m256i *)(o + 64), _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4),
+                                   _mm256_and_si256(h, m30)), k32));
+            _mm256_store_si256((__m256i *)(o + 96), _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                   _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), k32));
+        }
+        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(bw + 192))[g];
+        const __m256i lanes = lanes_dot16_avx2(v, (const int8_t *)(ba + 4), sc);
+        sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw + 208) * load_f32(ba)), _mm256_cvtepi32_ps(lanes)));
+    }
+    *s = lanes_finish_avx2(0.0f, sums);
+}

@@ -264,3 +264,110 @@ void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
     }
     wasm_v128_store(s, sumf);
 }
+
+/* ---- K-quants · Q8_K (Q4_K, Q6_K) ------------------------------------------------------------------------
+ * The reference's lane structure, exactly (see avx2.c): 8 int32 lanes per super-block (lane l = Σ over elements
+ * e ≡ l mod 8 of scale·q_w·q_a, exact), per-lane float sums in two f32x4 vectors, finished in lane order. */
+#define QKK 256
+#define Q4_K_BYTES 144
+#define Q6_K_BYTES 210
+#define Q8_K_BYTES 292
+
+static inline float load_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+/* lanes 0..3 in *lo, 4..7 in *hi */
+static inline void lanes_dot16_simd128(const int8_t *v, const int8_t *qa, const int *scale16, v128_t *lo, v128_t *hi) {
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+    for (int g = 0; g < 16; g++) {
+        const v128_t w = wasm_v128_load(v + 16 * g), a = wasm_v128_load(qa + 16 * g);
+        /* elements 0..7 and 8..15 of the group share lanes 0..7 (|q_w·q_a| ≤ 32·128: int16) */
+        const v128_t s8 = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a)),
+                                         wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a)));
+        const v128_t sc = wasm_i32x4_splat(scale16[g]);
+        l0 = wasm_i32x4_add(l0, wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(s8), sc));
+        l1 = wasm_i32x4_add(l1, wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(s8), sc));
+    }
+    *lo = l0;
+    *hi = l1;
+}
+
+static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
+    float s[8];
+    wasm_v128_store(s, s0);
+    wasm_v128_store(s + 4, s1);
+    for (int l = 0; l < 8; l++) sumf += s[l];
+    return sumf;
+}
+
+void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t lo4 = wasm_i8x16_splat(0x0f);
+    float sumf = 0.0f;
+    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
+    int8_t v[QKK];
+    int sc16[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q4_K_BYTES, ba += Q8_K_BYTES) {
+        const uint8_t *qs = bw + 16, *sm = bw + 4;
+        for (int c = 0; c < 4; c++)
+            for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
+                const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
+                wasm_v128_store(v + 64 * c + 16 * h, wasm_v128_and(q, lo4));
+                wasm_v128_store(v + 64 * c + 32 + 16 * h, wasm_u8x16_shr(q, 4));
+            }
+        int sumi = 0;
+        for (int j = 0; j < 8; j++) {
+            int sc, mn;
+            if (j < 4) {
+                sc = sm[j] & 63;
+                mn = sm[j + 4] & 63;
+            } else {
+                sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
+                mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
+            }
+            sc16[2 * j] = sc16[2 * j + 1] = sc;
+            int16_t b0, b1;
+            memcpy(&b0, ba + 260 + 4 * j, 2);
+            memcpy(&b1, ba + 262 + 4 * j, 2);
+            sumi += (b0 + b1) * mn;
+        }
+        v128_t l0, l1;
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc16, &l0, &l1);
+        const float da = load_f32(ba);
+        const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
+        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+        sumf -= (load_half(bw + 2) * da) * (float)sumi;
+    }
+    *s = lanes_finish_simd128(sumf, sums0, sums1);
+}
+
+void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
+    int8_t v[QKK];
+    int sc[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
+        for (int half = 0; half < 2; half++)
+            for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
+                const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
+                const v128_t l0 = wasm_v128_load(ql), l1 = wasm_v128_load(ql + 32), h = wasm_v128_load(qh);
+                int8_t *o = v + 128 * half + 16 * k;
+                wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i8x16_shl(h, 4), m30)), k32));
+                wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i8x16_shl(h, 2), m30)), k32));
+                wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, m30)), k32));
+                wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), m30)), k32));
+            }
+        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(bw + 192))[g];
+        v128_t l0, l1;
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc, &l0, &l1);
+        const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
+        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    }
+    *s = lanes_finish_simd128(0.0f, sums0, sums1);
+}
