@@ -1,8 +1,8 @@
 #!/bin/sh
-# The README's run command: builds the native CLI and runs it on the bundled model.
-# Until the trained model ships in models/ (see models/README.md), it makes a small random deepseek2 model
-# with the project's own tool and shows what the engine does with it: model card, then a prompt of token
-# ids evaluated with the top-5 next tokens per position and a greedy continuation.
+# The README's run command: builds the native CLI and runs it on the bundled model (the first models/*.gguf:
+# the small DeepSeek-V2 trained on Austen and Melville, models/ds2-novels-8m.md): model card, then a text
+# prompt continued greedily and sampled (fixed seed). With no model in models/ it makes a random deepseek2
+# model with the project's own tool (its text is gibberish).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
@@ -19,4 +19,13 @@ if [ -z "$model" ]; then
         --experts 16 --experts-used 4 --vocab 512 >/dev/null
 fi
 ./build/release/ds2 info -m "$model"
-./build/release/ds2 eval -m "$model" --tokens 1,2,3,4,5,6,7,8 -n 16 --threads 2
+prompt="It is a truth universally acknowledged, that"
+echo
+echo "== greedy: ds2 run -m $model -p \"$prompt\" -n 40 --temp 0"
+printf "%s" "$prompt"
+./build/release/ds2 run -m "$model" -p "$prompt" -n 40 --temp 0 --threads 2
+echo
+echo "== sampled: ds2 run -m $model -p \"$prompt\" -n 40 --temp 0.8 --seed 42"
+printf "%s" "$prompt"
+./build/release/ds2 run -m "$model" -p "$prompt" -n 40 --temp 0.8 --seed 42 --threads 2
+echo
