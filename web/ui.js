@@ -394,7 +394,8 @@ async function respond() {
             for await (const piece of it) {
                 if (!first) first = performance.now();
                 pieces++;
-                text += piece;
+                // the template ends with "Assistant:"; the model's leading space is not part of the answer
+                text = (text + piece).replace(/^\s+/, '');
                 textEl.textContent = text;
                 if (pieces % 4 === 0) {
                     const dt = (performance.now() - first) / 1000;

@@ -383,6 +383,7 @@ test('without COOP/COEP the page says it is single-threaded and still works', as
         assert.match(await p.textContent('#info'), /Engine build\s*simd \(/);
         const a = await ask('Hi', p);
         assert.equal(a.status, 'done');
+        await p.screenshot({ path: path.join(SHOTS, 'demo-not-isolated.png') });
     } finally {
         await p.close();
         await plain.close();
