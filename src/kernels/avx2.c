@@ -362,3 +362,48 @@ void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *
     }
     *s = lanes_finish_avx2(0.0f, sums);
 }
+
+/* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
+ * Q5_0 = {f16 d; u8 qh[4]; u8 qs[16]} (22 B): element j = (nibble j | bit j of qh << 4) − 16, nibbles as Q4_0.
+ * Same exact-integer / reference-order float scheme as Q4_0 (sumf += (d_w·d_a)·(float)sumi). */
+#define Q5_0_BYTES 22
+
+/* the 32 signed 5-bit values of one block, element order */
+static inline __m256i q5_0_values(const uint8_t *b) {
+    uint32_t h;
+    memcpy(&h, b + 2, 4);
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 6));
+    const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1),
+                                         _mm256_set1_epi8(0x0f));
+    /* bit j of h → byte j: byte j/8 of h broadcast into lane j, then tested against 1 << (j % 8) */
+    const __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)h),
+                                           _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
+                                                              0x0303030303030303LL));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit);
+    return _mm256_sub_epi8(_mm256_or_si256(nib, _mm256_and_si256(set, _mm256_set1_epi8(0x10))), _mm256_set1_epi8(16));
+}
+
+void ds2_avx2_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+        const int32_t sumi = hsum_i32(dot_i8x32(q5_0_values(bw), _mm256_loadu_si256((const __m256i *)(ba + 2))));
+        sumf += (load_half(bw) * load_half(ba)) * (float)sumi;
+    }
+    *s = sumf;
+}
+
+void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    __m128 sumf = _mm_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        __m256i d[4];
+        for (int k = 0; k < 4; k++) d[k] = dot_i8x32(q5_0_values(bw + k * w_stride), qa);
+        const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(d[0], d[1], d[2], d[3]));
+        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
+        sumf = _mm_add_ps(sumf, _mm_mul_ps(dd, sumi));
+    }
+    _mm_storeu_ps(s, sumf);
+}

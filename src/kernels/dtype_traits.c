@@ -86,6 +86,8 @@ static void build_best(void) {
         k_best[DS2_Q8_0].vec_dot = ds2_avx2_vec_dot_q8_0_q8_0;
         k_best[DS2_Q8_0].from_float = ds2_avx2_q8_0_from_float;
         k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
+        k_best[DS2_Q5_0].vec_dot = ds2_avx2_vec_dot_q5_0_q8_0;
+        k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_avx2_vec_dot_q5_0_q8_0_x4;
         k_best[DS2_Q4_K].vec_dot = ds2_avx2_vec_dot_q4_k_q8_k;
         k_best[DS2_Q6_K].vec_dot = ds2_avx2_vec_dot_q6_k_q8_k;
         k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
@@ -101,6 +103,8 @@ static void build_best(void) {
     k_best[DS2_Q8_0].vec_dot = ds2_simd128_vec_dot_q8_0_q8_0;
     k_best[DS2_Q8_0].from_float = ds2_simd128_q8_0_from_float;
     k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
+    k_best[DS2_Q5_0].vec_dot = ds2_simd128_vec_dot_q5_0_q8_0;
+    k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_simd128_vec_dot_q5_0_q8_0_x4;
     k_best[DS2_Q4_K].vec_dot = ds2_simd128_vec_dot_q4_k_q8_k;
     k_best[DS2_Q6_K].vec_dot = ds2_simd128_vec_dot_q6_k_q8_k;
     k_best_ops.dot_f32_acc = ds2_simd128_dot_f32_acc;

@@ -371,3 +371,54 @@ void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const voi
     }
     *s = lanes_finish_simd128(0.0f, sums0, sums1);
 }
+
+/* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
+ * Q5_0 = {f16 d; u8 qh[4]; u8 qs[16]} (22 B): element j = (nibble j | bit j of qh << 4) − 16. Same scheme as
+ * Q4_0: exact int sums, sumf += (d_w·d_a)·(float)sumi in the reference's order. */
+#define Q5_0_BYTES 22
+
+/* elements 0..15 in *lo, 16..31 in *hi */
+static inline void q5_0_values(const uint8_t *b, v128_t *lo, v128_t *hi) {
+    uint32_t h;
+    memcpy(&h, b + 2, 4);
+    const v128_t raw = wasm_v128_load(b + 6);
+    const v128_t hv = wasm_i32x4_splat((int32_t)h);
+    const v128_t bit = wasm_i64x2_splat((int64_t)0x8040201008040201ULL), b10 = wasm_i8x16_splat(0x10);
+    /* bit j of h → byte j: byte j/8 of h in lane j, tested against 1 << (j % 8) */
+    const v128_t h0 = wasm_i8x16_swizzle(hv, wasm_i8x16_make(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+    const v128_t h1 = wasm_i8x16_swizzle(hv, wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    const v128_t s0 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h0, bit), bit), b10);
+    const v128_t s1 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h1, bit), bit), b10);
+    *lo = wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), s0), wasm_i8x16_splat(16));
+    *hi = wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(raw, 4), s1), wasm_i8x16_splat(16));
+}
+
+void ds2_simd128_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+        v128_t wl, wh;
+        q5_0_values(bw, &wl, &wh);
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 2)), dot_i8x16(wh, wasm_v128_load(ba + 18)));
+        sumf += (load_half(bw) * load_half(ba)) * (float)hsum_i32x4(acc);
+    }
+    *s = sumf;
+}
+
+void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+        v128_t d[4];
+        for (int k = 0; k < 4; k++) {
+            v128_t wl, wh;
+            q5_0_values(bw + k * w_stride, &wl, &wh);
+            d[k] = wasm_i32x4_add(dot_i8x16(wl, a0), dot_i8x16(wh, a1));
+        }
+        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
+        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dd, sumi));
+    }
+    wasm_v128_store(s, sumf);
+}
