@@ -82,8 +82,9 @@ export function pickModel(explicit) {
 /**
  * Starts the server. `model`: the bundled model ({file, name, random, note}); `isolate` (default true) sends
  * COOP/COEP. Returns {url, server, close, log} — log records each request (method, path, range, status).
+ * `intercept(req, res, file, headers, logEntry)` (tests) may answer a request itself and return true.
  */
-export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = pickModel(), isolate = true } = {}) {
+export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = pickModel(), isolate = true, intercept = null } = {}) {
     const log = [];
     const modelUrl = `/models/${encodeURIComponent(model.name)}`;
     const bundled = JSON.stringify({ models: [{ name: model.name, url: `models/${encodeURIComponent(model.name)}`,
@@ -120,6 +121,8 @@ export async function startDemoServer({ port = 8080, host = '127.0.0.1', model =
         try { st = fs.statSync(file); } catch { st = null; }
         if (!st || !st.isFile()) return send(404, `not found: ${url.pathname}`);
         if (p.endsWith('/sw.js')) headers['Service-Worker-Allowed'] = '/';
+        // tests: misbehave on purpose (cut a download short…); returns true when it answered
+        if (intercept && intercept(req, res, file, headers, entry)) return;
         headers['Content-Type'] = MIME[path.extname(file)] || 'application/octet-stream';
         headers['Accept-Ranges'] = 'bytes';
         headers['ETag'] = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;

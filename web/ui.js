@@ -278,13 +278,13 @@ async function loadModelFrom(src) {
         renderInfo(info);
         setState('ready');
         updateMemory();
-        refreshCache();
     } catch (e) {
         if (e && e.code === 'DS2_E_CANCELLED') { prog.fail('load cancelled'); setState(ui.info ? 'ready' : 'idle'); }
         else { prog.fail('load failed'); showError(e, `Could not load ${label}`); setState('error'); }
     } finally {
         if (ui.loadCtl === ctl) ui.loadCtl = null;
         setBusy(false);
+        refreshCache(); // also after a failure: an interrupted download shows as incomplete
         // the Load button was disabled while loading (focus fell to the body): keyboard users go on typing
         if (ui.info && (document.activeElement === document.body || document.activeElement === $('load'))) $('prompt').focus();
     }

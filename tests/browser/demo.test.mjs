@@ -327,6 +327,56 @@ test('a corrupted cached chunk is detected and fetched again', async (t) => {
     assert.equal(srv.log.filter((e) => e.path.endsWith('.gguf')).length, 0);
 });
 
+test('an interrupted download keeps its verified chunks and resumes with a Range request', async (t) => {
+    if (skip) return t.skip(skip);
+    const size = fs.statSync(model.file).size;
+    const cut = Math.floor(size * 0.45);
+    let cutting = true;
+    const flaky = await startDemoServer({
+        port: 0, model,
+        intercept: (req, res, file, headers, entry) => {
+            if (!cutting || file !== model.file || req.headers.range) return false;
+            // promise the whole file, send 45% of it, drop the connection
+            entry.status = 200;
+            res.writeHead(200, { ...headers, 'Content-Length': size });
+            const s = fs.createReadStream(file, { start: 0, end: cut - 1 });
+            s.on('end', () => setTimeout(() => res.destroy(), 50));
+            s.pipe(res, { end: false });
+            return true;
+        },
+    });
+    const p = await ctx.newPage();
+    try {
+        await p.goto(flaky.url);
+        await waitState(['ready', 'error'], p);
+        assert.match(await errorBanner(p), /interrupted at byte \d+.*load again to resume/);
+        const url = await p.evaluate(() => new URL(window.ds2demo.ui.bundled.url, location.href).href);
+        const m = await p.evaluate((u) => window.ds2demo.cache.manifest(u), url);
+        assert.equal(m.complete, false);
+        const kept = m.chunks.reduce((a, c) => a + c.size, 0);
+        assert.ok(kept > 0 && kept <= cut, `kept ${kept} of the ${cut} bytes received`);
+        assert.match(await p.textContent('#cache-list'), /incomplete/);
+        cutting = false;
+        flaky.log.length = 0;
+        await p.click('#error-close');
+        await p.click('#load');
+        await p.waitForFunction(() => document.body.dataset.state !== 'error', null, { timeout: T });
+        await waitState(['ready', 'error'], p);
+        assert.equal(await errorBanner(p), null);
+        const gets = flaky.log.filter((e) => e.path.endsWith('.gguf'));
+        assert.deepEqual(gets.map((e) => e.range), [`bytes=${kept}-`], 'resumed after the kept chunks');
+        assert.equal(gets[0].status, 206);
+        const done = await p.evaluate((u) => window.ds2demo.cache.manifest(u), url);
+        assert.equal(done.complete, true);
+        assert.equal(done.size, size);
+        const a = await ask('Resumed?', p);
+        assert.equal(a.status, 'done');
+    } finally {
+        await p.close();
+        await flaky.close();
+    }
+});
+
 test('the cache panel lists the stored model with its size and deletes it', async (t) => {
     if (skip) return t.skip(skip);
     await page.waitForFunction(() => document.querySelectorAll('#cache-list li[data-url]').length > 0, null, { timeout: T });
