@@ -47,6 +47,10 @@ test('1-byte, 7-byte, 64 KiB and whole-file chunks give identical models', async
     assert.deepEqual(await logitsOf(whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength),
         { chunkSize: Infinity }), want);
     assert.deepEqual(await logitsOf(new Blob([whole])), want);
+    // transfer: the caller's ArrayBuffer moves to the worker (detached here) instead of being copied
+    const own = whole.buffer.slice(whole.byteOffset, whole.byteOffset + whole.byteLength);
+    assert.deepEqual(await logitsOf(own, { transfer: true }), want);
+    assert.equal(own.byteLength, 0);
 });
 
 test('gguf-split shards load (by shard name, by list, metadata-only first shard)', async (t) => {
