@@ -40,6 +40,9 @@ export async function sha256Hex(buf) {
     return s;
 }
 
+/** Internal: the file on the server differs from the stored one. */
+class Changed extends Error {}
+
 function abortError() { return new CacheError('DS2_E_CANCELLED', 'load cancelled'); }
 
 export class ModelCache {
@@ -69,10 +72,44 @@ export class ModelCache {
      * onProgress({phase: 'verify'|'download', loaded, total}); `refetched` lists chunk indices that failed
      * verification and were downloaded again.
      */
-    async fetchModel(url, { onProgress = () => {}, signal, name } = {}) {
+    async fetchModel(url, options = {}) {
         url = new URL(url, location.href).href;
+        try {
+            return await this._fetchModel(url, options);
+        } catch (e) {
+            if (!(e instanceof Changed)) throw e;
+            // the server's file is not the one stored (a new version): forget the old copy, download again
+            await this.delete(url);
+            const r = await this._fetchModel(url, options);
+            return { ...r, replaced: true };
+        }
+    }
+
+    /** The server's current validator (ETag / Last-Modified) for url, or null (offline, no header, slow). */
+    async _validatorNow(url, signal) {
+        const ctl = new AbortController();
+        const timer = setTimeout(() => ctl.abort(), 3000);
+        const onAbort = () => ctl.abort();
+        signal && signal.addEventListener('abort', onAbort, { once: true });
+        try {
+            const r = await this.fetch(url, { method: 'HEAD', cache: 'no-store', signal: ctl.signal });
+            return r.ok ? r.headers.get('ETag') || r.headers.get('Last-Modified') : null;
+        } catch {
+            return null;
+        } finally {
+            clearTimeout(timer);
+            signal && signal.removeEventListener('abort', onAbort);
+        }
+    }
+
+    async _fetchModel(url, { onProgress = () => {}, signal, name } = {}) {
         const cache = await this._open();
         let m = await this.manifest(url);
+        if (m && m.validator) {
+            // online: is the stored copy still the server's file? (offline: the stored copy is used as it is)
+            const now = await this._validatorNow(url, signal);
+            if (now && now !== m.validator) throw new Changed();
+        }
         const parts = [];          // verified chunks as Blobs, in order
         const refetched = [];
         let fromNetwork = 0;
@@ -93,9 +130,8 @@ export class ModelCache {
                     // wrong size or hash: fetch exactly this chunk again; only complete files know where it ends
                     if (!m.complete) { m.chunks.length = i; break; }
                     buf = await this._fetchRange(url, i * m.chunkSize, c.size, m, signal);
-                    const h = await sha256Hex(buf);
-                    if (h !== c.sha256) throw new CacheError('DS2_E_NETWORK',
-                        `${url}: chunk ${i} from the server does not match the stored checksum (the file changed on the server?); delete the cached copy and load again`);
+                    // a different file on the server now: its chunk cannot match the stored checksums
+                    if ((await sha256Hex(buf)) !== c.sha256) throw new Changed();
                     await cache.put(this._chunkKey(url, i), new Response(buf));
                     refetched.push(i);
                     fromNetwork += buf.byteLength;
@@ -200,6 +236,7 @@ export class ModelCache {
 
     async _fetchRange(url, start, length, m, signal) {
         const headers = { Range: `bytes=${start}-${start + length - 1}` };
+        if (m.validator) headers['If-Range'] = m.validator; // a changed file answers 200 with all of it
         let res;
         try {
             res = await this.fetch(url, { signal, headers, cache: 'no-store' });
@@ -209,6 +246,10 @@ export class ModelCache {
                 `a stored chunk of ${m.name} is damaged and the server cannot be reached to fetch it again (${e.message})`);
         }
         if (!res.ok) throw new CacheError('DS2_E_NETWORK', `re-fetching a damaged chunk of ${url}: HTTP ${res.status}`);
+        if (res.status !== 206 && m.validator && (res.headers.get('ETag') || res.headers.get('Last-Modified')) !== m.validator) {
+            res.body && res.body.cancel().catch(() => {});
+            throw new Changed();
+        }
         const buf = await res.arrayBuffer();
         if (res.status === 206) return buf;
         if (buf.byteLength >= start + length) return buf.slice(start, start + length); // server ignored Range

@@ -252,7 +252,7 @@ async function loadModelFrom(src) {
     const label = src.kind === 'file' ? src.files.map((f) => f.name).join(', ') : src.label || src.url;
     const prog = progressTracker(label);
     const t0 = performance.now();
-    let refetched = [], fromCache = false;
+    let refetched = [], fromCache = false, replaced = false;
     try {
         let source;
         if (src.kind === 'file') {
@@ -262,6 +262,7 @@ async function loadModelFrom(src) {
             source = got.blob;
             refetched = got.refetched;
             fromCache = got.fromCache;
+            replaced = !!got.replaced;
         } else {
             source = src.url; // split models (and browsers without the Cache API) stream straight into the engine
         }
@@ -272,7 +273,7 @@ async function loadModelFrom(src) {
         });
         ui.info = info;
         ui.lastLoad = { kind: src.kind, label, refetched, fromCache, seconds: (performance.now() - t0) / 1000 };
-        const note = refetched.length ? ` · ${refetched.length} damaged cached chunk${refetched.length > 1 ? 's' : ''} re-fetched` : fromCache ? ' · from the offline cache' : '';
+        const note = replaced ? ' · the server has a new version of this file: downloaded again' : refetched.length ? ` · ${refetched.length} damaged cached chunk${refetched.length > 1 ? 's' : ''} re-fetched` : fromCache ? ' · from the offline cache' : '';
         prog.done(`loaded ${label} (${fmtBytes(info.weight_bytes)} of weights) in ${ui.lastLoad.seconds.toFixed(1)} s${note}`);
         $('progress-detail').dataset.refetched = String(refetched.length);
         renderInfo(info);

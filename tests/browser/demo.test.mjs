@@ -324,7 +324,29 @@ test('a corrupted cached chunk is detected and fetched again', async (t) => {
     await page.reload();
     await waitState(['ready', 'error']);
     assert.match(await page.textContent('#progress-detail'), /from the offline cache/);
-    assert.equal(srv.log.filter((e) => e.path.endsWith('.gguf')).length, 0);
+    assert.deepEqual(srv.log.filter((e) => e.path.endsWith('.gguf')).map((e) => e.method), ['HEAD'], 'only the freshness check');
+});
+
+test('a new version of the file on the server replaces the stored copy', async (t) => {
+    if (skip) return t.skip(skip);
+    await srv.close();
+    // same URL, other bytes (the local-file test's model): the ETag differs
+    const other = { ...model, file: path.join(dir, 'my-local-model.gguf') };
+    srv = await startDemoServer({ port: Number(port), model: other });
+    try {
+        await page.reload();
+        await waitState(['ready', 'error']);
+        assert.equal(await errorBanner(), null);
+        assert.match(await page.textContent('#progress-detail'), /new version of this file: downloaded again/);
+        assert.match(await page.textContent('#info'), /local-file-model/);
+    } finally {
+        await srv.close();
+        srv = await startDemoServer({ port: Number(port), model });
+    }
+    await page.reload();
+    await waitState(['ready', 'error']);
+    assert.match(await page.textContent('#progress-detail'), /new version/);
+    assert.doesNotMatch(await page.textContent('#info'), /local-file-model/);
 });
 
 test('an interrupted download keeps its verified chunks and resumes with a Range request', async (t) => {
@@ -363,7 +385,7 @@ test('an interrupted download keeps its verified chunks and resumes with a Range
         await p.waitForFunction(() => document.body.dataset.state !== 'error', null, { timeout: T });
         await waitState(['ready', 'error'], p);
         assert.equal(await errorBanner(p), null);
-        const gets = flaky.log.filter((e) => e.path.endsWith('.gguf'));
+        const gets = flaky.log.filter((e) => e.path.endsWith('.gguf') && e.method === 'GET');
         assert.deepEqual(gets.map((e) => e.range), [`bytes=${kept}-`], 'resumed after the kept chunks');
         assert.equal(gets[0].status, 206);
         const done = await p.evaluate((u) => window.ds2demo.cache.manifest(u), url);
@@ -418,6 +440,25 @@ test('the embedding example loads the model through the worker API and generates
     assert.equal(await p.textContent('#status'), 'done');
     assert.ok((await p.textContent('#out')).length > 0);
     await p.close();
+});
+
+test('a browser without WebAssembly SIMD is told so', async (t) => {
+    if (skip) return t.skip(skip);
+    const p = await ctx.newPage();
+    try {
+        // the page's feature probe (web/features.js validates a 29-byte SIMD module) answers "unsupported"
+        await p.addInitScript(() => {
+            const validate = WebAssembly.validate;
+            WebAssembly.validate = (b) => (b.byteLength === 29 ? false : validate(b));
+        });
+        await p.goto(`${srv.url}?autoload=0`);
+        await p.waitForFunction(() => window.ds2demo && window.ds2demo.ready, null, { timeout: T });
+        assert.match(await p.textContent('#notice-simd'), /No WebAssembly SIMD/);
+        assert.match(await p.textContent('#badges'), /no SIMD/);
+        assert.equal(await p.evaluate(() => document.body.dataset.state), 'idle');
+    } finally {
+        await p.close();
+    }
 });
 
 test('without COOP/COEP the page says it is single-threaded and still works', async (t) => {
