@@ -382,3 +382,24 @@ CODECS = {
     20: (32, 18, encode_iq4_nl, decode_iq4_nl),
     23: (256, 136, encode_iq4_xs, decode_iq4_xs),
 }
+
+
+def _dump(outdir, seed=3, n=256 * 40):
+    """Write, per type, <outdir>/t<id>.raw (encoded seeded Gaussian data) and t<id>.f32 (this module's
+    decoding of it, little-endian float32): tests/test_quant.c checks the C kernels decode them bit for bit."""
+    import os
+    x = (np.random.default_rng(seed).standard_normal(n) * 0.3).astype(F32)
+    x[:256] = 0.0  # an all-zero (super-)block
+    for t, (_be, bb, enc, dec) in CODECS.items():
+        raw = enc(x)
+        with open(os.path.join(outdir, "t%d.raw" % t), "wb") as f:
+            f.write(raw)
+        with open(os.path.join(outdir, "t%d.f32" % t), "wb") as f:
+            f.write(dec(np.frombuffer(raw, np.uint8).reshape(-1, bb)).astype("<f4").tobytes())
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) != 3 or sys.argv[1] != "--dump":
+        sys.exit("usage: quants.py --dump OUTDIR")
+    _dump(sys.argv[2])

@@ -7,6 +7,7 @@
  *  - matmul through the traits table (partner quantization, thread split) bit-identical to per-row vec_dot.
  * Bit-exactness with llama.cpp itself is checked end to end by the oracle variants (tests/oracle/compare.mjs).
  * Prints measured maxima next to the tolerances. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -372,6 +373,41 @@ TEST(matmul_new_types_threads) {
     ds2_pool_free(pool);
 }
 
+/* models/quants.py (the test-model writer's encoders and reference.py's decoders, numpy) vs the C kernels:
+ * the bytes it encodes must decode to the same floats, bit for bit. */
+TEST(python_codecs_match) {
+    char dir[] = "/tmp/ds2_test_quant_XXXXXX", cmd[1024], path[1100];
+    ASSERT_TRUE(mkdtemp(dir) != NULL);
+    snprintf(cmd, sizeof cmd, "%s %s/models/quants.py --dump %s", DS2_PYTHON, DS2_SOURCE_DIR, dir);
+    ASSERT_EQ_I64(system(cmd), 0);
+    enum { N = 256 * 40 };
+    static uint8_t raw[N * 2];
+    static float want[N], got[N];
+    for (int i = 0; i < N_TYPES; i++) {
+        const int32_t t = k_types[i].type;
+        snprintf(path, sizeof path, "%s/t%d.raw", dir, (int)t);
+        FILE *f = fopen(path, "rb");
+        ASSERT_TRUE(f != NULL);
+        const size_t nr = fread(raw, 1, sizeof raw, f);
+        fclose(f);
+        remove(path);
+        snprintf(path, sizeof path, "%s/t%d.f32", dir, (int)t);
+        f = fopen(path, "rb");
+        ASSERT_TRUE(f != NULL);
+        const size_t nw = fread(want, 4, N, f);
+        fclose(f);
+        remove(path);
+        ASSERT_EQ_I64(nw, N);
+        ASSERT_EQ_I64(nr, ds2_row_bytes(t, N));
+        ds2_type_traits_ref_get(t)->to_float(raw, got, N);
+        for (int j = 0; j < N; j++)
+            if (memcmp(&got[j], &want[j], 4) != 0)
+                FAIL_("%s elem %d: C %.9g vs quants.py %.9g", ds2_dtype_name(t), j, got[j], want[j]);
+    }
+    remove(dir);
+    printf("  quants.py encode→decode == C to_float, bitwise, for all %d types\n", N_TYPES);
+}
+
 int main(void) {
     RUN(traits_new_types);
     RUN(dequant_vs_formulas);
@@ -379,5 +415,6 @@ int main(void) {
     RUN(q8_k_quantizer);
     RUN(q8_1_quantizer);
     RUN(matmul_new_types_threads);
+    RUN(python_codecs_match);
     return test_summary();
 }
