@@ -150,6 +150,7 @@ test('chat streams the answer piece by piece', async (t) => {
     assert.match(await page.textContent('#st-prompt'), /^\d+(\.\d+)?$/);
     assert.match(await page.textContent('#st-mem'), /\d+(\.\d+)? (KB|MB|GB)/);
     await page.screenshot({ path: path.join(SHOTS, 'demo-desktop.png'), fullPage: false });
+    await page.screenshot({ path: path.join(SHOTS, 'demo-desktop-full.png'), fullPage: true });
 });
 
 test('Stop ends a long answer mid-way', async (t) => {
