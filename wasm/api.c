@@ -282,6 +282,20 @@ EXPORT ds2_session *ds2w_session_create(const ds2_model *m, int32_t n_ctx, int32
         fail(err, DS2_E_INVALID_ARG, "model handle is null");
         return NULL;
     }
+#ifdef __EMSCRIPTEN_PTHREADS__
+    /* Threads come from the pthread worker pool made with the module (PTHREAD_POOL_SIZE). Emscripten 3.1.6
+     * leaks the 2 MiB stack of a pthread_create that fails for want of a worker, so ask for no more than the
+     * idle workers here and say how to get more. */
+    int32_t idle = EM_ASM_INT({ return PThread.unusedWorkers.length; });
+    if (n_threads - 1 > idle) {
+        char msg[160];
+        snprintf(msg, sizeof msg,
+                 "n_threads %d needs %d pthread workers, %d are free (pool size: Module.ds2PoolSize at creation)",
+                 n_threads, n_threads - 1, idle);
+        fail(err, DS2_E_INVALID_ARG, msg);
+        return NULL;
+    }
+#endif
     ds2_session_params p = ds2_session_default_params();
     p.n_ctx = n_ctx;
     p.n_batch = n_batch;

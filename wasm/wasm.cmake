@@ -72,6 +72,8 @@ file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/exports.txt DS2_WASM_EXPORTS REGEX "^_")
 list(JOIN DS2_WASM_EXPORTS "," DS2_WASM_EXPORTS)
 add_executable(ds2_wasm ${CMAKE_CURRENT_LIST_DIR}/api.c)
 target_link_libraries(ds2_wasm PRIVATE ds2)
+# api.c asks the pthread pool how many workers are idle with EM_ASM, which needs -std=gnu11.
+set_target_properties(ds2_wasm PROPERTIES C_EXTENSIONS ON)
 set_target_properties(ds2_wasm PROPERTIES OUTPUT_NAME ds2-${DS2_WASM_VARIANT} SUFFIX .mjs
                       LINK_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/exports.txt;${CMAKE_CURRENT_LIST_DIR}/node-shim-extern.js;${CMAKE_CURRENT_LIST_DIR}/node-shim-pre.js;${CMAKE_CURRENT_LIST_DIR}/post.js")
 # The module is not a Node program: it must not take the host file system, exit or use the program pre-js,
