@@ -100,7 +100,13 @@ async function load({ source, options = {} }, signal, id) {
         readAheadBytes: options.readAheadBytes,
         onProgress: (p) => post({ id, type: TYPE.PROGRESS, ...p }),
     });
-    const loader = e.loaderCreate(stream.total || 0, !!options.allowVocabOnly);
+    let loader;
+    try {
+        loader = e.loaderCreate(stream.total || 0, !!options.allowVocabOnly);
+    } catch (err) {
+        await stream.chunks.return(); // close the requests / files already opened
+        throw err;
+    }
     let model = 0;
     try {
         let last = Date.now();
