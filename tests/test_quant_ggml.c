@@ -3,7 +3,8 @@
  * package are loaded with dlopen and fed the same random blocks; results must be bit-identical:
  *  - activation quantizers (Q8_0, Q8_1, Q8_K from_float of ggml_get_type_traits_cpu): identical bytes;
  *  - vec_dot of every weight type against the same partner-type bytes: identical float;
- *  - dequantization (ggml_get_type_traits()->to_float): identical floats.
+ *  - dequantization (ggml_get_type_traits()->to_float): identical floats;
+ *  - F32 / F16 / BF16: from_float rounding and vec_dot, any length.
  * The end-to-end check (whole models) is tests/oracle/compare.mjs; this one covers corner cases random models
  * rarely hit (huge/tiny scales, all-zero blocks, clamped Q8_K values, long rows).
  * Without the package (npm ci not run) or off x86-64 Linux it exits 77, which ctest reports as skipped. */
@@ -198,10 +199,47 @@ TEST(vec_dot_and_dequant_bitwise) {
     }
 }
 
+/* The plain float types: from_float (F16/BF16 rounding) and vec_dot (products in float, double sum). */
+TEST(float_types_bitwise) {
+    if (!g_ok) return;
+    static const int32_t types[] = {DS2_F32, DS2_F16, DS2_BF16};
+    for (int i = 0; i < 3; i++) {
+        const int32_t t = types[i];
+        const ds2_type_traits *tr = ds2_type_traits_ref_get(t);
+        const struct ggml_type_traits_cpu *gt = g_traits_cpu(t);
+        ASSERT_TRUE(tr && gt && gt->vec_dot);
+        ASSERT_EQ_I64(gt->vec_dot_type, tr->vec_dot_type);
+        for (int rep = 0; rep < 200; rep++) {
+            const int64_t n = 1 + (int64_t)(rng_u64() % 3000); /* any length: tails */
+            static float xw[NMAX], xa[NMAX];
+            static _Alignas(16) uint8_t w[NMAX * 4], a[NMAX * 4], a2[NMAX * 4];
+            random_act(xw, n);
+            random_act(xa, n);
+            if (t == DS2_F32) {
+                memcpy(w, xw, (size_t)n * 4);
+                memcpy(a, xa, (size_t)n * 4);
+            } else {
+                tr->from_float(xw, w, n);
+                tr->from_float(xa, a, n);
+                gt->from_float(xa, a2, n);
+                if (memcmp(a, a2, ds2_row_bytes(t, n)) != 0)
+                    FAIL_("%s from_float n=%lld differs", ds2_dtype_name(t), (long long)n);
+            }
+            float s1 = 0, s2 = 0;
+            tr->vec_dot(n, &s1, w, a);
+            gt->vec_dot((int)n, &s2, 0, w, 0, a, 0, 1);
+            if (memcmp(&s1, &s2, 4) != 0)
+                FAIL_("%s vec_dot n=%lld: ours %.9g, llama.cpp %.9g", ds2_dtype_name(t), (long long)n, s1, s2);
+        }
+        printf("  %-4s from_float and vec_dot: 200 rows bit-identical to llama.cpp x64\n", ds2_dtype_name(t));
+    }
+}
+
 int main(void) {
     g_ok = load_ggml();
     if (!g_ok) return 77; /* ctest: skipped */
     RUN(activation_quantizers_bitwise);
     RUN(vec_dot_and_dequant_bitwise);
+    RUN(float_types_bitwise);
     return test_summary();
 }
