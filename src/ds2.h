@@ -99,7 +99,7 @@ const char *ds2_model_meta_str(const ds2_model *model, const char *key, char *bu
 /* ---- kernels --------------------------------------------------------------------------------------- */
 /* The process-wide kernel set. "ref": the scalar kernels, bit-exact with llama.cpp's portable x64 CPU build
  * (what the oracle tests compare against). "auto" (default): the fastest set this CPU/build has — "avx2"
- * (chosen at run time by cpuid), "simd128" / "simd128-relaxed" (chosen by the wasm build), else "ref". The
+ * (chosen at run time by cpuid), "simd128" (chosen by the wasm build), else "ref". The
  * first kernel use reads $DS2_KERNELS (ref|auto|<set name>). Call before evaluating, not during. */
 ds2_status ds2_set_kernels(const char *name, ds2_error *err);
 const char *ds2_kernels_name(void); /* the set in use */

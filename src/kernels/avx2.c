@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "ref.h"
 #include "simd.h"
 
 #define QK 32
@@ -296,19 +297,29 @@ static inline float lanes_finish_avx2(float sumf, __m256 sums) {
     return sumf;
 }
 
-void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+/* Q4_K {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} (144 B); Q5_K adds u8 qh[32] (the 5th bits) before qs
+ * (176 B): element 64c + l = low nibble of qs[32c + l] (+16 if bit 2c of qh[l]), element 64c + 32 + l = high
+ * nibble (+16 if bit 2c + 1). */
+#define Q5_K_BYTES 176
+static inline float q45k_dot_avx2(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), b10 = _mm256_set1_epi8(0x10);
     float sumf = 0.0f;
     __m256 sums = _mm256_setzero_ps();
     _Alignas(32) int8_t v[QKK];
     int sc16[16];
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q4_K_BYTES, ba += Q8_K_BYTES) {
-        const uint8_t *qs = bw + 16, *sm = bw + 4;
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
+        const uint8_t *qs = bw + qs_off, *sm = bw + 4;
+        const __m256i qh = qh_off ? _mm256_loadu_si256((const __m256i *)(bw + qh_off)) : _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
             const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            _mm256_store_si256((__m256i *)(v + 64 * c), _mm256_and_si256(q, lo4));
-            _mm256_store_si256((__m256i *)(v + 64 * c + 32), _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4));
+            __m256i vl = _mm256_and_si256(q, lo4), vh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+            if (qh_off) {
+                const __m256i ml = _mm256_set1_epi8((char)(1 << (2 * c))), mh = _mm256_set1_epi8((char)(2 << (2 * c)));
+                vl = _mm256_or_si256(vl, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, ml), ml), b10));
+                vh = _mm256_or_si256(vh, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, mh), mh), b10));
+            }
+            _mm256_store_si256((__m256i *)(v + 64 * c), vl);
+            _mm256_store_si256((__m256i *)(v + 64 * c + 32), vh);
         }
         int sumi = 0;
         for (int j = 0; j < 8; j++) {
@@ -331,7 +342,14 @@ void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *
         sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw) * da), _mm256_cvtepi32_ps(lanes)));
         sumf -= (load_half(bw + 2) * da) * (float)sumi;
     }
-    *s = lanes_finish_avx2(sumf, sums);
+    return lanes_finish_avx2(sumf, sums);
+}
+
+void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_avx2(n, w, a, Q4_K_BYTES, 0, 16);
+}
+void ds2_avx2_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_avx2(n, w, a, Q5_K_BYTES, 16, 48);
 }
 
 void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
@@ -403,6 +421,49 @@ void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(q5_0_values(bw + k * w_stride), qa);
         const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(d[0], d[1], d[2], d[3]));
         const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
+        sumf = _mm_add_ps(sumf, _mm_mul_ps(dd, sumi));
+    }
+    _mm_storeu_ps(s, sumf);
+}
+
+/* ---- IQ4_NL · Q8_0 ---------------------------------------------------------------------------------------
+ * IQ4_NL = {f16 d; u8 qs[16]} (18 B), nibbles as Q4_0 indexing the 16-entry codebook ds2_kvalues_iq4nl (one
+ * byte shuffle). Reference order: sumf += (d_a·d_w)·(float)sumi. */
+#define IQ4_NL_BYTES 18
+
+static inline __m256i iq4_nl_values(const uint8_t *b, __m256i table) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 2));
+    const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1),
+                                         _mm256_set1_epi8(0x0f));
+    return _mm256_shuffle_epi8(table, nib);
+}
+
+static inline __m256i iq4_table(void) {
+    const __m128i t = _mm_loadu_si128((const __m128i *)ds2_kvalues_iq4nl);
+    return _mm256_inserti128_si256(_mm256_castsi128_si256(t), t, 1);
+}
+
+void ds2_avx2_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i table = iq4_table();
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+        const int32_t sumi = hsum_i32(dot_i8x32(iq4_nl_values(bw, table), _mm256_loadu_si256((const __m256i *)(ba + 2))));
+        sumf += (load_half(ba) * load_half(bw)) * (float)sumi;
+    }
+    *s = sumf;
+}
+
+void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i table = iq4_table();
+    __m128 sumf = _mm_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
+        __m256i d[4];
+        for (int k = 0; k < 4; k++) d[k] = dot_i8x32(iq4_nl_values(bw + k * w_stride, table), qa);
+        const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(d[0], d[1], d[2], d[3]));
+        const __m128 dd = _mm_mul_ps(_mm_set1_ps(load_half(ba)), load_half4(bw, w_stride));
         sumf = _mm_add_ps(sumf, _mm_mul_ps(dd, sumi));
     }
     _mm_storeu_ps(s, sumf);

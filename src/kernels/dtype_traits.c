@@ -41,7 +41,7 @@ static const ds2_type_traits k_ref[DS2_DTYPE_COUNT] = {
 };
 
 /* ---- kernel sets ----------------------------------------------------------------------------------------
- * "ref": k_ref. The best set ("avx2" / "simd128" / "simd128-relaxed") is k_ref with SIMD entries overlaid;
+ * "ref": k_ref. The best set ("avx2" / "simd128") is k_ref with SIMD entries overlaid;
  * built once (identical bits whichever thread builds it first), then the active table is one atomic pointer,
  * so the hot path (ds2_type_traits_get) is a load and an index. */
 
@@ -88,6 +88,9 @@ static void build_best(void) {
         k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
         k_best[DS2_Q5_0].vec_dot = ds2_avx2_vec_dot_q5_0_q8_0;
         k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_avx2_vec_dot_q5_0_q8_0_x4;
+        k_best[DS2_IQ4_NL].vec_dot = ds2_avx2_vec_dot_iq4_nl_q8_0;
+        k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_avx2_vec_dot_iq4_nl_q8_0_x4;
+        k_best[DS2_Q5_K].vec_dot = ds2_avx2_vec_dot_q5_k_q8_k;
         k_best[DS2_Q4_K].vec_dot = ds2_avx2_vec_dot_q4_k_q8_k;
         k_best[DS2_Q6_K].vec_dot = ds2_avx2_vec_dot_q6_k_q8_k;
         k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
@@ -105,6 +108,9 @@ static void build_best(void) {
     k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
     k_best[DS2_Q5_0].vec_dot = ds2_simd128_vec_dot_q5_0_q8_0;
     k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_simd128_vec_dot_q5_0_q8_0_x4;
+    k_best[DS2_IQ4_NL].vec_dot = ds2_simd128_vec_dot_iq4_nl_q8_0;
+    k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_simd128_vec_dot_iq4_nl_q8_0_x4;
+    k_best[DS2_Q5_K].vec_dot = ds2_simd128_vec_dot_q5_k_q8_k;
     k_best[DS2_Q4_K].vec_dot = ds2_simd128_vec_dot_q4_k_q8_k;
     k_best[DS2_Q6_K].vec_dot = ds2_simd128_vec_dot_q6_k_q8_k;
     k_best_ops.dot_f32_acc = ds2_simd128_dot_f32_acc;
@@ -112,11 +118,7 @@ static void build_best(void) {
     k_best_ops.dot_f16_f16_acc = ds2_simd128_dot_f16_f16_acc;
     k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
-#if defined(__wasm_relaxed_simd__)
-    k_best_name = "simd128-relaxed";
-#else
     k_best_name = "simd128";
-#endif
 #endif
     atomic_store(&k_best_state, 2);
 }

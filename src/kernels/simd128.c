@@ -303,20 +303,28 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
     return sumf;
 }
 
-void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const v128_t lo4 = wasm_i8x16_splat(0x0f);
+/* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
+#define Q5_K_BYTES 176
+static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
     float sumf = 0.0f;
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
     int8_t v[QKK];
     int sc16[16];
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q4_K_BYTES, ba += Q8_K_BYTES) {
-        const uint8_t *qs = bw + 16, *sm = bw + 4;
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
+        const uint8_t *qs = bw + qs_off, *sm = bw + 4;
         for (int c = 0; c < 4; c++)
             for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
                 const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
-                wasm_v128_store(v + 64 * c + 16 * h, wasm_v128_and(q, lo4));
-                wasm_v128_store(v + 64 * c + 32 + 16 * h, wasm_u8x16_shr(q, 4));
+                v128_t vl = wasm_v128_and(q, lo4), vh = wasm_u8x16_shr(q, 4);
+                if (qh_off) {
+                    const v128_t qh = wasm_v128_load(bw + qh_off + 16 * h);
+                    const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
+                    vl = wasm_v128_or(vl, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, ml), ml), b10));
+                    vh = wasm_v128_or(vh, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, mh), mh), b10));
+                }
+                wasm_v128_store(v + 64 * c + 16 * h, vl);
+                wasm_v128_store(v + 64 * c + 32 + 16 * h, vh);
             }
         int sumi = 0;
         for (int j = 0; j < 8; j++) {
@@ -342,7 +350,14 @@ void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const voi
         sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
         sumf -= (load_half(bw + 2) * da) * (float)sumi;
     }
-    *s = lanes_finish_simd128(sumf, sums0, sums1);
+    return lanes_finish_simd128(sumf, sums0, sums1);
+}
+
+void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_simd128(n, w, a, Q4_K_BYTES, 0, 16);
+}
+void ds2_simd128_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_simd128(n, w, a, Q5_K_BYTES, 16, 48);
 }
 
 void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
@@ -418,6 +433,43 @@ void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
         }
         const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
         const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dd, sumi));
+    }
+    wasm_v128_store(s, sumf);
+}
+
+/* ---- IQ4_NL · Q8_0 ---------------------------------------------------------------------------------------
+ * IQ4_NL = {f16 d; u8 qs[16]} (18 B): nibbles as Q4_0 index the codebook ds2_kvalues_iq4nl (i8x16.swizzle).
+ * Reference order: sumf += (d_a·d_w)·(float)sumi. */
+#define IQ4_NL_BYTES 18
+
+void ds2_simd128_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t table = wasm_v128_load(ds2_kvalues_iq4nl), lo4 = wasm_i8x16_splat(0x0f);
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+        const v128_t raw = wasm_v128_load(bw + 2);
+        const v128_t wl = wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), wh = wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4));
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 2)), dot_i8x16(wh, wasm_v128_load(ba + 18)));
+        sumf += (load_half(ba) * load_half(bw)) * (float)hsum_i32x4(acc);
+    }
+    *s = sumf;
+}
+
+void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t table = wasm_v128_load(ds2_kvalues_iq4nl), lo4 = wasm_i8x16_splat(0x0f);
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+        v128_t d[4];
+        for (int k = 0; k < 4; k++) {
+            const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
+            d[k] = wasm_i32x4_add(dot_i8x16(wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), a0),
+                                  dot_i8x16(wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4)), a1));
+        }
+        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
+        const v128_t dd = wasm_f32x4_mul(wasm_f32x4_splat(load_half(ba)), load_half4(bw, w_stride));
         sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dd, sumi));
     }
     wasm_v128_store(s, sumf);
