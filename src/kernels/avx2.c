@@ -468,3 +468,107 @@ void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t 
     }
     _mm_storeu_ps(s, sumf);
 }
+
+/* ---- Q3_K, Q2_K, IQ4_XS · Q8_K ---------------------------------------------------------------------------
+ * Q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d} (110 B): value 128h + 32j + l = ((qs[32h + l] >> 2j) & 3)
+ * − (bit 4h + j of hmask[l] ? 0 : 4), 16 signed 6-bit scales; lane structure as Q6_K.
+ * Q2_K {u8 scales[16]; u8 qs[64]; f16 d; f16 dmin} (84 B): one exact int per super-block
+ * (Σ scale·q_w·q_a and Σ bsums·min), then sumf += (d_a·d)·isum − (d_a·dmin)·summs, as the reference.
+ * IQ4_XS {f16 d; u16 scales_h; u8 scales_l[4]; u8 qs[128]} (136 B): per 32-element sub-block an exact int,
+ * then sumf += (d·d_a·(ls − 32))·sumi in sub-block order, as the reference. */
+#define Q2_K_BYTES 84
+#define Q3_K_BYTES 110
+#define IQ4_XS_BYTES 136
+
+static inline void scales_q3k_avx2(const uint8_t *s, int sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        const int low4 = j < 8 ? (s[j] & 0x0f) : (s[j - 8] >> 4);
+        const int high2 = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+        sc[j] = (low4 | (high2 << 4)) - 32;
+    }
+}
+
+void ds2_avx2_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i m3 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    __m256 sums = _mm256_setzero_ps();
+    _Alignas(32) int8_t v[QKK];
+    int sc[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q3_K_BYTES, ba += Q8_K_BYTES) {
+        const __m256i hm = _mm256_loadu_si256((const __m256i *)bw);
+        for (int half = 0; half < 2; half++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(bw + 32 + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                const __m256i bit = _mm256_set1_epi8((char)(1 << (4 * half + j)));
+                const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit);
+                const __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+                _mm256_store_si256((__m256i *)(v + 128 * half + 32 * j), _mm256_sub_epi8(lo, _mm256_andnot_si256(set, four)));
+            }
+        }
+        scales_q3k_avx2(bw + 96, sc);
+        const __m256i lanes = lanes_dot16_avx2(v, (const int8_t *)(ba + 4), sc);
+        sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw + 108) * load_f32(ba)), _mm256_cvtepi32_ps(lanes)));
+    }
+    *s = lanes_finish_avx2(0.0f, sums);
+}
+
+void ds2_avx2_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i m3 = _mm256_set1_epi8(3);
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q2_K_BYTES, ba += Q8_K_BYTES) {
+        const uint8_t *sc = bw;
+        int summs = 0;
+        for (int j = 0; j < 16; j++) {
+            int16_t bs;
+            memcpy(&bs, ba + 260 + 2 * j, 2);
+            summs += bs * (sc[j] >> 4);
+        }
+        __m256i acc = _mm256_setzero_si256();
+        for (int half = 0; half < 2; half++) {
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(bw + 16 + 32 * half));
+            for (int j = 0; j < 4; j++) {
+                const int is = 8 * half + 2 * j; /* elements 0..15 of this 32 use scale is, 16..31 scale is + 1 */
+                const __m256i wq = _mm256_and_si256(_mm256_srli_epi16(q, 2 * j), m3);
+                const __m256i aq = _mm256_loadu_si256((const __m256i *)(ba + 4 + 128 * half + 32 * j));
+                const __m256i p16 = _mm256_maddubs_epi16(wq, aq); /* |pair| ≤ 2·3·128: exact */
+                const __m256i scl = _mm256_setr_m128i(_mm_set1_epi16((short)(sc[is] & 0x0f)), _mm_set1_epi16((short)(sc[is + 1] & 0x0f)));
+                acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p16, scl));
+            }
+        }
+        const int isum = hsum_i32(acc);
+        const float da = load_f32(ba);
+        const float dall = da * load_half(bw + 80), dmin = da * load_half(bw + 82);
+        sumf += dall * (float)isum - dmin * (float)summs;
+    }
+    *s = sumf;
+}
+
+void ds2_avx2_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const __m256i table = iq4_table();
+    float sumf = 0.0f;
+    for (int64_t ibl = 0; ibl < n / QKK; ibl++, bw += IQ4_XS_BYTES, ba += Q8_K_BYTES) {
+        const float d4d8 = load_half(bw) * load_f32(ba);
+        uint16_t h;
+        memcpy(&h, bw + 2, 2);
+        int32_t sumi[8];
+        for (int q4 = 0; q4 < 2; q4++) { /* 4 sub-blocks of 32 per hadd reduction */
+            __m256i d[4];
+            for (int k = 0; k < 4; k++) {
+                const int ib = 4 * q4 + k;
+                const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + 8 + 16 * ib));
+                const __m256i nib = _mm256_and_si256(
+                    _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), _mm256_set1_epi8(0x0f));
+                d[k] = dot_i8x32(_mm256_shuffle_epi8(table, nib), _mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * ib)));
+            }
+            _mm_storeu_si128((__m128i *)(sumi + 4 * q4), hsum4_i32(d[0], d[1], d[2], d[3]));
+        }
+        for (int ib = 0; ib < 8; ib++) {
+            const int ls = ((bw[4 + ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((h >> (2 * ib)) & 3) << 4);
+            const float dl = d4d8 * (float)(ls - 32);
+            sumf += dl * (float)sumi[ib];
+        }
+    }
+    *s = sumf;
+}

@@ -91,6 +91,9 @@ static void build_best(void) {
         k_best[DS2_IQ4_NL].vec_dot = ds2_avx2_vec_dot_iq4_nl_q8_0;
         k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_avx2_vec_dot_iq4_nl_q8_0_x4;
         k_best[DS2_Q5_K].vec_dot = ds2_avx2_vec_dot_q5_k_q8_k;
+        k_best[DS2_Q2_K].vec_dot = ds2_avx2_vec_dot_q2_k_q8_k;
+        k_best[DS2_Q3_K].vec_dot = ds2_avx2_vec_dot_q3_k_q8_k;
+        k_best[DS2_IQ4_XS].vec_dot = ds2_avx2_vec_dot_iq4_xs_q8_k;
         k_best[DS2_Q4_K].vec_dot = ds2_avx2_vec_dot_q4_k_q8_k;
         k_best[DS2_Q6_K].vec_dot = ds2_avx2_vec_dot_q6_k_q8_k;
         k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
@@ -111,6 +114,9 @@ static void build_best(void) {
     k_best[DS2_IQ4_NL].vec_dot = ds2_simd128_vec_dot_iq4_nl_q8_0;
     k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_simd128_vec_dot_iq4_nl_q8_0_x4;
     k_best[DS2_Q5_K].vec_dot = ds2_simd128_vec_dot_q5_k_q8_k;
+    k_best[DS2_Q2_K].vec_dot = ds2_simd128_vec_dot_q2_k_q8_k;
+    k_best[DS2_Q3_K].vec_dot = ds2_simd128_vec_dot_q3_k_q8_k;
+    k_best[DS2_IQ4_XS].vec_dot = ds2_simd128_vec_dot_iq4_xs_q8_k;
     k_best[DS2_Q4_K].vec_dot = ds2_simd128_vec_dot_q4_k_q8_k;
     k_best[DS2_Q6_K].vec_dot = ds2_simd128_vec_dot_q6_k_q8_k;
     k_best_ops.dot_f32_acc = ds2_simd128_dot_f32_acc;

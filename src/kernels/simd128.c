@@ -474,3 +474,94 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size
     }
     wasm_v128_store(s, sumf);
 }
+
+/* ---- Q3_K, Q2_K, IQ4_XS · Q8_K: layouts and float order as in avx2.c ------------------------------------- */
+#define Q2_K_BYTES 84
+#define Q3_K_BYTES 110
+#define IQ4_XS_BYTES 136
+
+static inline void scales_q3k_simd128(const uint8_t *s, int sc[16]) {
+    for (int j = 0; j < 16; j++) {
+        const int low4 = j < 8 ? (s[j] & 0x0f) : (s[j - 8] >> 4);
+        const int high2 = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+        sc[j] = (low4 | (high2 << 4)) - 32;
+    }
+}
+
+void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t m3 = wasm_i8x16_splat(3), four = wasm_i8x16_splat(4);
+    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
+    int8_t v[QKK];
+    int sc[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q3_K_BYTES, ba += Q8_K_BYTES) {
+        for (int half = 0; half < 2; half++)
+            for (int hh = 0; hh < 2; hh++) { /* 16 of the 32 columns l at a time */
+                const v128_t hm = wasm_v128_load(bw + 16 * hh);
+                const v128_t q = wasm_v128_load(bw + 32 + 32 * half + 16 * hh);
+                for (int j = 0; j < 4; j++) {
+                    const v128_t bit = wasm_i8x16_splat((int8_t)(1 << (4 * half + j)));
+                    const v128_t set = wasm_i8x16_eq(wasm_v128_and(hm, bit), bit);
+                    const v128_t lo = wasm_v128_and(wasm_u8x16_shr(q, 2 * j), m3);
+                    wasm_v128_store(v + 128 * half + 32 * j + 16 * hh, wasm_i8x16_sub(lo, wasm_v128_andnot(four, set)));
+                }
+            }
+        scales_q3k_simd128(bw + 96, sc);
+        v128_t l0, l1;
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc, &l0, &l1);
+        const v128_t d = wasm_f32x4_splat(load_half(bw + 108) * load_f32(ba));
+        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    }
+    *s = lanes_finish_simd128(0.0f, sums0, sums1);
+}
+
+void ds2_simd128_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t m3 = wasm_i8x16_splat(3);
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q2_K_BYTES, ba += Q8_K_BYTES) {
+        const uint8_t *sc = bw;
+        int summs = 0;
+        for (int j = 0; j < 16; j++) {
+            int16_t bs;
+            memcpy(&bs, ba + 260 + 2 * j, 2);
+            summs += bs * (sc[j] >> 4);
+        }
+        v128_t acc = wasm_i32x4_splat(0);
+        for (int half = 0; half < 2; half++)
+            for (int j = 0; j < 4; j++)
+                for (int k = 0; k < 2; k++) { /* 16 elements with scale sc[8·half + 2j + k] */
+                    const v128_t wq = wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(bw + 16 + 32 * half + 16 * k), 2 * j), m3);
+                    const v128_t aq = wasm_v128_load(ba + 4 + 128 * half + 32 * j + 16 * k);
+                    const v128_t p = dot_i8x16(wq, aq);
+                    acc = wasm_i32x4_add(acc, wasm_i32x4_mul(p, wasm_i32x4_splat(sc[8 * half + 2 * j + k] & 0x0f)));
+                }
+        const int isum = hsum_i32x4(acc);
+        const float da = load_f32(ba);
+        const float dall = da * load_half(bw + 80), dmin = da * load_half(bw + 82);
+        sumf += dall * (float)isum - dmin * (float)summs;
+    }
+    *s = sumf;
+}
+
+void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t table = wasm_v128_load(ds2_kvalues_iq4nl), lo4 = wasm_i8x16_splat(0x0f);
+    float sumf = 0.0f;
+    for (int64_t ibl = 0; ibl < n / QKK; ibl++, bw += IQ4_XS_BYTES, ba += Q8_K_BYTES) {
+        const float d4d8 = load_half(bw) * load_f32(ba);
+        uint16_t h;
+        memcpy(&h, bw + 2, 2);
+        for (int ib = 0; ib < 8; ib++) {
+            const v128_t raw = wasm_v128_load(bw + 8 + 16 * ib);
+            const uint8_t *q8 = ba + 4 + 32 * ib;
+            const v128_t acc = wasm_i32x4_add(dot_i8x16(wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), wasm_v128_load(q8)),
+                                              dot_i8x16(wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4)), wasm_v128_load(q8 + 16)));
+            const int ls = ((bw[4 + ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((h >> (2 * ib)) & 3) << 4);
+            const float dl = d4d8 * (float)(ls - 32);
+            sumf += dl * (float)hsum_i32x4(acc);
+        }
+    }
+    *s = sumf;
+}
