@@ -69,5 +69,32 @@ async function run(t, isolate, expectBuild) {
     }
 }
 
+// The shipped model in the browser gives exactly the PyTorch goldens (models/*.golden.json), like the native
+// CLI (ctest bundled_*) and the wasm builds in Node (tests/js/bundled_model.test.mjs).
+for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.golden.json'))) {
+    test(`browser (SIMD128 + threads): ${gname} greedy continuations == PyTorch goldens`, async (t) => {
+        if (!browser) return t.skip('chromium or playwright-core missing (scripts/setup.sh installs them)');
+        if (!wasmDir('simd-mt')) return t.skip('ds2-simd-mt.mjs is not built');
+        const g = JSON.parse(fs.readFileSync(`${ROOT}/models/${gname}`, 'utf8'));
+        fs.copyFileSync(`${ROOT}/models/${g.gguf}`, `${dir}/${g.gguf}`);
+        const wasmDirs = [...new Set(VARIANTS.map(wasmDir).filter(Boolean))];
+        const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate: true });
+        const page = await browser.newPage();
+        try {
+            await page.goto(`${srv.base}/tests/browser/page.html`);
+            await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
+            const r = await page.evaluate(([url, gens, n]) => window.runGoldens(url, gens, n),
+                [`/models/${g.gguf}`, g.generations, g.n_gen]);
+            assert.equal(r.build.name, 'simd-mt');
+            for (let i = 0; i < g.generations.length; i++)
+                assert.deepEqual(r.out[i], g.generations[i].continuation_ids, JSON.stringify(g.generations[i].prompt));
+            t.diagnostic(`${g.generations.length} prompts × ${g.n_gen} tokens identical`);
+        } finally {
+            await page.close();
+            await srv.close();
+        }
+    });
+}
+
 test('cross-origin isolated page (COOP/COEP): SIMD128 + threads build through the worker', (t) => run(t, true, 'simd-mt'));
 test('page without COOP/COEP: the single-thread SIMD128 build is chosen', (t) => run(t, false, 'simd'));
