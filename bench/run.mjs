@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// run.mjs — issue 7's benchmark: our engine vs llama.cpp on the same random deepseek2 GGUF, same threads, same depth.
+//
+//   node bench/run.mjs [--quick] [--sizes small,big] [--dtypes f16,q8_0,q4_0,q4_k_m] [--threads 1,2]
+//                      [--engines native,wasm] [--prompt 512] [--gen 128] [--out bench/results/DATE.md]
+//
+// Rows (per size x dtype x threads):
+//   native: ours (build/release/ds2 eval --kv f16) vs llama.cpp through node-llama-cpp's prebuilt CPU backends:
+//           the best one for this CPU (ggml's own pick, named in the row) and the SSE4.2 one (128-bit, like
+//           wasm SIMD128) — bench/llama_native.mjs, a tight llama_decode loop like llama-bench.
+//   wasm:   ours (wasm/dist SIMD128+threads build, web/client.js API) vs wllama, both in headless Chromium on a
+//           COOP/COEP page — bench/browser.mjs.
+// Prompt = one batch of --prompt tokens; generation = --gen single tokens right after it (depth --prompt).
+// The roofline column: bytes of weights a decode step reads (every tensor except the token embedding (one row)
+// and the routed experts (top-k of n)) x gen tok/s ÷ copy bandwidth of the same runtime (Buffer.copy = memcpy
+// natively, TypedArray.set in the browser; bytes copied per second). --quick: small Q4_0 only, 64+16 tokens,
+// 1 thread — a few-second smoke run. Needs: cmake --build build/release; for wasm rows scripts/build-wasm.sh.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { ROOT, ensureModel } from './models.mjs';
+
+const argv = process.argv.slice(2);
+const opt = { sizes: ['small', 'big'], dtypes: ['f16', 'q8_0', 'q4_0', 'q4_k_m'], threads: [1, 2],
+    engines: ['native', 'wasm'], prompt: 512, gen: 128, out: null, quick: false };
+for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => argv[++i];
+    if (a === '--quick') Object.assign(opt, { quick: true, sizes: ['small'], dtypes: ['q4_0'], threads: [1], prompt: 64, gen: 16,
+        engines: ['native'] });
+    else if (a === '--sizes') opt.sizes = v().split(',');
+    else if (a === '--dtypes') opt.dtypes = v().split(',');
+    else if (a === '--threads') opt.threads = v().split(',').map(Number);
+    else if (a === '--engines') opt.engines = v().split(',');
+    else if (a === '--prompt') opt.prompt = +v();
+    else if (a === '--gen') opt.gen = +v();
+    else if (a === '--out') opt.out = v();
+    else { console.error(`bench: unknown argument ${a}`); process.exit(2); }
+}
+const log = (s) => process.stderr.write(s + '\n');
+const DS2 = path.join(ROOT, 'build', 'release', 'ds2');
+const tok = (i) => 1 + ((i * 7919) % 127); // same ids as llama_native.mjs / browser.mjs
+
+/** Bytes of weights one decode step reads, from `ds2 info`'s tensor table. */
+export function decodeBytes(model) {
+    const r = spawnSync(DS2, ['info', '-m', model], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ds2 info failed: ${r.stderr}`);
+    const used = +/top-(\d+)/.exec(r.stdout)[1], n = +/experts:\s+(\d+) routed/.exec(r.stdout)[1];
+    let bytes = 0, total = 0;
+    for (const m of r.stdout.matchAll(/^\s+(\S+)\s+\S+\s+\{(\d+), (\d+), (\d+), (\d+)\} (\d+) bytes/gm)) {
+        const [name, b] = [m[1], +m[6]];
+        total += b;
+        if (name === 'token_embd.weight') bytes += b / +m[3];      // one row
+        else if (/_exps\.weight$/.test(name)) bytes += b * used / n; // top-k of n experts
+        else bytes += b;
+    }
+    return { bytes, total };
+}
+
+/** memcpy bandwidth of this machine (bytes copied per second), best of a few 256 MB copies. */
+function nativeCopyBW() {
+    const n = 256 << 20, a = Buffer.alloc(n, 1), b = Buffer.alloc(n);
+    let best = Infinity;
+    for (let i = 0; i < 5; i++) { const t = performance.now(); a.copy(b); best = Math.min(best, performance.now() - t); }
+    return n / (best / 1000);
+}
+
+function ours(model, threads) {
+    const ids = Array.from({ length: opt.prompt }, (_, i) => tok(i)).join(',');
+    // -n gen+1: the first generated token comes from the prompt's logits; ds2 times the gen decodes after it
+    const r = spawnSync(DS2, ['eval', '-m', model, '--tokens', ids, '-n', String(opt.gen + 1), '--threads', String(threads),
+        '--kv', 'f16', '--batch', String(opt.prompt)], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const all = r.stdout + r.stderr;
+    const p = /prompt: \d+ tokens in [\d.]+ s \(([\d.]+) tokens\/s\)/.exec(all), g = /generation: \d+ tokens in [\d.]+ s \(([\d.]+) tokens\/s\)/.exec(all);
+    if (r.status !== 0 || !p || !g) throw new Error(`ds2 eval failed (${r.status}): ${r.stderr.slice(-500)}`);
+    return { prompt: +p[1], gen: +g[1] };
+}
+
+function llama(model, threads, variant) {
+    const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'llama_native.mjs'), '--model', model, '--variant', variant,
+        '--threads', String(threads), '--prompt', String(opt.prompt), '--gen', String(opt.gen)], { encoding: 'utf8' });
+    const line = r.stdout.trim().split('\n').pop();
+    if (r.status !== 0 || !line) throw new Error(`llama_native ${variant} failed (${r.status}): ${r.stderr.slice(-500)}`);
+    const j = JSON.parse(line);
+    return { prompt: j.prompt_tps, gen: j.gen_tps, backend: j.backend };
+}
+
+const rows = [];
+const f = (x, d = 1) => (x == null || !isFinite(x) ? '—' : x.toFixed(d));
+function addRow(engine, size, dtype, threads, us, them, themName, roof) {
+    rows.push({ engine, size, dtype, threads, us, them, themName, roof });
+    const r = rows[rows.length - 1];
+    log(`  ${engine} ${size} ${dtype} t${threads}: ours ${f(us?.prompt)}/${f(us?.gen)} tok/s, ${themName} ${f(them?.prompt)}/${f(them?.gen)}` +
+        (roof ? `, roofline ${f(roof.gen)} gen tok/s (ours ${f(100 * us.gen / roof.gen, 0)}%)` : ''));
+}
+
+const started = new Date();
+const env = { host: os.hostname(), cpu: os.cpus()[0]?.model, cores: os.cpus().length, load: os.loadavg().map((x) => x.toFixed(1)).join(' ') };
+const bwNative = opt.engines.includes('native') ? nativeCopyBW() : null;
+if (bwNative) log(`bench: native copy bandwidth ${(bwNative / 1e9).toFixed(1)} GB/s`);
+
+let browser = null;
+if (opt.engines.includes('wasm')) {
+    try { browser = await (await import('./browser.mjs')).startBench({ log }); }
+    catch (e) { log(`bench: wasm rows skipped: ${e.message}`); }
+}
+
+for (const size of opt.sizes) for (const dtype of opt.dtypes) {
+    const model = ensureModel(size, dtype, log);
+    const { bytes } = decodeBytes(model);
+    for (const threads of opt.threads) {
+        if (opt.engines.includes('native')) {
+            const roof = { gen: bwNative / bytes };
+            let us = null, best = null, sse = null;
+            try { us = ours(model, threads); } catch (e) { log(`  ours native: ${e.message}`); }
+            try { best = llama(model, threads, 'auto'); } catch (e) { log(`  llama auto: ${e.message}`); }
+            addRow('native', size, dtype, threads, us, best, `llama.cpp ${best?.backend ?? 'best'}`, roof);
+            if (!opt.quick) {
+                try { sse = llama(model, threads, 'sse42'); } catch (e) { log(`  llama sse42: ${e.message}`); }
+                addRow('native', size, dtype, threads, us, sse, 'llama.cpp sse42', null);
+            }
+        }
+        if (browser) {
+            let us = null, them = null;
+            try { us = await browser.ours(model, threads, opt.prompt, opt.gen); } catch (e) { log(`  ours wasm: ${e.message}`); }
+            try { them = await browser.wllama(model, threads, opt.prompt, opt.gen); } catch (e) { log(`  wllama: ${e.message}`); }
+            addRow('wasm', size, dtype, threads, us, them, 'wllama', browser.copyBW ? { gen: browser.copyBW / bytes } : null);
+        }
+    }
+}
+if (browser) await browser.close();
+
+const lines = [];
+lines.push(`| engine | model | dtype | threads | ours prompt tok/s | ours gen tok/s | them | them prompt tok/s | them gen tok/s | prompt us/them | gen us/them | gen roofline tok/s | ours % of roofline |`);
+lines.push(`|---|---|---|---|---|---|---|---|---|---|---|---|---|`);
+for (const r of rows) {
+    lines.push(`| ${r.engine} | ${r.size} | ${r.dtype} | ${r.threads} | ${f(r.us?.prompt)} | ${f(r.us?.gen)} | ${r.themName} | ${f(r.them?.prompt)} | ${f(r.them?.gen)} | ` +
+        `${f(r.us?.prompt / r.them?.prompt, 2)} | ${f(r.us?.gen / r.them?.gen, 2)} | ${r.roof ? f(r.roof.gen) : ''} | ${r.roof ? f(100 * r.us?.gen / r.roof.gen, 0) : ''} |`);
+}
+const header = [`# deepseek2-wasm benchmark, ${started.toISOString()}`, '',
+    `Command: \`node bench/run.mjs ${argv.join(' ')}\`  `,
+    `Machine: ${env.cpu}, ${env.cores} logical CPUs; load average at start ${env.load}  `,
+    `Prompt ${opt.prompt} tokens (one batch), then ${opt.gen} generated tokens at depth ${opt.prompt}. ` +
+    `Copy bandwidth: native ${bwNative ? (bwNative / 1e9).toFixed(1) + ' GB/s' : '—'}, browser ${browser?.copyBW ? (browser.copyBW / 1e9).toFixed(1) + ' GB/s' : '—'}.  `,
+    `Roofline = copy bandwidth ÷ bytes of weights read per decoded token (dense + attention + shared + top-k experts + head + one embedding row).`, ''];
+const md = header.concat(lines).join('\n') + '\n';
+process.stdout.write('\n' + md);
+if (!opt.quick || opt.out) {
+    const out = opt.out ?? path.join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.md`);
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, md);
+    log(`bench: wrote ${path.relative(ROOT, out)}`);
+}
+if (rows.some((r) => !r.us || !r.them)) process.exitCode = opt.quick ? 1 : 0;
