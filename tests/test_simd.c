@@ -4,7 +4,7 @@
  * build without -msimd128) the active set is the reference and the comparisons hold trivially; the test says so.
  *
  * Error budgets (stated per kernel; the reference is bit-exact with llama.cpp's x64 build):
- *  - Q8_0·Q8_0, Q4_0·Q8_0, Q5_0·Q8_0, IQ4_NL·Q8_0, Q2_K..Q6_K·Q8_K, IQ4_XS·Q8_K, the Q8_0 and F16
+ *  - Q8_0·Q8_0, Q4_0·Q8_0, Q5_0·Q8_0, IQ4_NL·Q8_0, Q4_1/Q5_1·Q8_1, Q2_K..Q6_K·Q8_K, IQ4_XS·Q8_K, the Q8_0 and F16
  *    activation rounding: identical bits.
  *  - F32·F32, F16·F16: same float products, double sums in another order: |s − ref| ≤ 2^-23·Σ|w·a|
  *    (the double sum error is ~n·2^-53·Σ|w·a|, then one float rounding of ≤ 2^-24·|s|).
@@ -43,15 +43,15 @@ static void fill_random(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * scale;
 }
 
-static const int32_t k_types[] = {DS2_F32,  DS2_F16,  DS2_Q8_0, DS2_Q4_0, DS2_Q5_0,  DS2_IQ4_NL,
-                                  DS2_Q2_K, DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K, DS2_IQ4_XS};
+static const int32_t k_types[] = {DS2_F32,  DS2_F16,  DS2_Q8_0, DS2_Q4_0, DS2_Q5_0, DS2_IQ4_NL, DS2_Q4_1,
+                                  DS2_Q5_1, DS2_Q2_K, DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K,   DS2_IQ4_XS};
 #define N_TYPES (int)(sizeof k_types / sizeof k_types[0])
 static int block_type(int32_t t) { return t != DS2_F32 && t != DS2_F16; }
 static int64_t block_len(int32_t t) {
     return t == DS2_Q2_K || t == DS2_Q3_K || t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q6_K || t == DS2_IQ4_XS ? 256 : 32;
 }
 
-/* Weights of types without a quantizer in the engine (K-quants, Q5_0, IQ4_NL, IQ4_XS): random valid blocks — random bytes, with the
+/* Weights of types without a quantizer in the engine (K-quants, Q4_1, Q5_0, Q5_1, IQ4_NL, IQ4_XS): random valid blocks — random bytes, with the
  * f16 scales replaced by finite values of moderate size (random bytes could be inf/NaN). */
 static void random_weights(int32_t t, const float *x, void *dst, int64_t n) {
     const ds2_type_traits *r = ds2_type_traits_ref_get(t);
@@ -67,7 +67,7 @@ static void random_weights(int32_t t, const float *x, void *dst, int64_t n) {
         uint8_t *p = b + blk * bb;
         /* f16 d (and dmin) offsets per type; the others (Q5_0, IQ4_NL, IQ4_XS) have d at 0 */
         size_t off[2] = {0, 0}; /* d, dmin */
-        if (t == DS2_Q4_K || t == DS2_Q5_K) off[1] = 2;
+        if (t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q4_1 || t == DS2_Q5_1) off[1] = 2; /* dmin / m */
         if (t == DS2_Q6_K) off[0] = off[1] = 208;
         if (t == DS2_Q3_K) off[0] = off[1] = 108;
         if (t == DS2_Q2_K) off[0] = 80, off[1] = 82;

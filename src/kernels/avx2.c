@@ -386,20 +386,28 @@ void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *
  * Same exact-integer / reference-order float scheme as Q4_0 (sumf += (d_w·d_a)·(float)sumi). */
 #define Q5_0_BYTES 22
 
-/* the 32 signed 5-bit values of one block, element order */
-static inline __m256i q5_0_values(const uint8_t *b) {
+/* the 32 nibbles of 16 bytes, element order (low nibbles, then high nibbles) */
+static inline __m256i nibbles32(const uint8_t *qs) {
+    const __m128i raw = _mm_loadu_si128((const __m128i *)qs);
+    return _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1),
+                            _mm256_set1_epi8(0x0f));
+}
+
+/* 0x10 in byte j where bit j of the 32-bit little-endian word at qh is set (the 5th bits) */
+static inline __m256i fifth_bits(const uint8_t *qh) {
     uint32_t h;
-    memcpy(&h, b + 2, 4);
-    const __m128i raw = _mm_loadu_si128((const __m128i *)(b + 6));
-    const __m256i nib = _mm256_and_si256(_mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1),
-                                         _mm256_set1_epi8(0x0f));
-    /* bit j of h → byte j: byte j/8 of h broadcast into lane j, then tested against 1 << (j % 8) */
+    memcpy(&h, qh, 4);
+    /* byte j/8 of h broadcast into lane j, then tested against 1 << (j % 8) */
     const __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int32_t)h),
                                            _mm256_setr_epi64x(0, 0x0101010101010101LL, 0x0202020202020202LL,
                                                               0x0303030303030303LL));
     const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
-    const __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit);
-    return _mm256_sub_epi8(_mm256_or_si256(nib, _mm256_and_si256(set, _mm256_set1_epi8(0x10))), _mm256_set1_epi8(16));
+    return _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit), _mm256_set1_epi8(0x10));
+}
+
+/* the 32 signed 5-bit values of one block, element order */
+static inline __m256i q5_0_values(const uint8_t *b) {
+    return _mm256_sub_epi8(_mm256_or_si256(nibbles32(b + 6), fifth_bits(b + 2)), _mm256_set1_epi8(16));
 }
 
 void ds2_avx2_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
@@ -571,4 +579,48 @@ void ds2_avx2_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void
         }
     }
     *s = sumf;
+}
+
+/* ---- Q4_1, Q5_1 · Q8_1 -----------------------------------------------------------------------------------
+ * Q4_1 = {f16 d; f16 m; u8 qs[16]} (20 B), Q5_1 = {f16 d; f16 m; u8 qh[4]; u8 qs[16]} (24 B), unsigned values;
+ * Q8_1 = {f16 d; f16 s; int8 qs[32]} (36 B). Reference order: sumf += (d_w·d_a)·(float)sumi + m_w·s_a. */
+#define Q8_1_BYTES 36
+
+static inline __m256i q41_51_values(const uint8_t *b, int has_qh) {
+    return has_qh ? _mm256_or_si256(nibbles32(b + 8), fifth_bits(b + 4)) : nibbles32(b + 4);
+}
+
+static inline float q41_51_dot_avx2(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int has_qh) {
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+        const __m256i p = _mm256_maddubs_epi16(q41_51_values(bw, has_qh), _mm256_loadu_si256((const __m256i *)(ba + 4)));
+        const int32_t sumi = hsum_i32(_mm256_madd_epi16(p, _mm256_set1_epi16(1))); /* pairs ≤ 2·31·128: exact */
+        sumf += (load_half(bw) * load_half(ba)) * (float)sumi + load_half(bw + 2) * load_half(ba + 2);
+    }
+    return sumf;
+}
+
+static inline void q41_51_dot_x4_avx2(int64_t n, float *s, const uint8_t *bw, size_t w_stride, const uint8_t *ba,
+                                      int bytes, int has_qh) {
+    __m128 sumf = _mm_setzero_ps();
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 4));
+        __m256i d[4];
+        for (int k = 0; k < 4; k++)
+            d[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(q41_51_values(bw + k * w_stride, has_qh), qa), _mm256_set1_epi16(1));
+        const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(d[0], d[1], d[2], d[3]));
+        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
+        const __m128 ms = _mm_mul_ps(load_half4(bw + 2, w_stride), _mm_set1_ps(load_half(ba + 2)));
+        sumf = _mm_add_ps(sumf, _mm_add_ps(_mm_mul_ps(dd, sumi), ms));
+    }
+    _mm_storeu_ps(s, sumf);
+}
+
+void ds2_avx2_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_avx2(n, w, a, 20, 0); }
+void ds2_avx2_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_avx2(n, w, a, 24, 1); }
+void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    q41_51_dot_x4_avx2(n, s, w, w_stride, a, 20, 0);
+}
+void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    q41_51_dot_x4_avx2(n, s, w, w_stride, a, 24, 1);
 }

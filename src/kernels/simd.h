@@ -6,7 +6,7 @@
  *  - simd128.c (wasm with -msimd128, __wasm_simd128__): wasm has no run-time feature detection, so the build
  *               decides. (No relaxed-SIMD variant yet: Debian 12's clang 14 has no relaxed dot intrinsic.)
  * Numerics against the scalar reference (quant_ref.c), which tests/test_simd.c checks on random shapes:
- *  - Q8_0·Q8_0, Q4_0·Q8_0, Q5_0·Q8_0, IQ4_NL·Q8_0, Q2_K..Q6_K·Q8_K, IQ4_XS·Q8_K and the Q8_0 activation
+ *  - Q8_0·Q8_0, Q4_0·Q8_0, Q5_0·Q8_0, IQ4_NL·Q8_0, Q4_1/Q5_1·Q8_1, Q2_K..Q6_K·Q8_K, IQ4_XS·Q8_K and the Q8_0 activation
  *    quantizer give the reference's bits exactly: block sums are exact integers and the float accumulation
  *    keeps the reference's order and roundings (for K-quants its 8 float lanes are the vector lanes; the
  *    four-row forms run four rows' sequential sums in four vector lanes).
@@ -35,6 +35,10 @@ void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t 
 void ds2_avx2_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
@@ -59,6 +63,10 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size
 void ds2_simd128_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
+void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);

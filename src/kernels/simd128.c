@@ -565,3 +565,59 @@ void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const v
     }
     *s = sumf;
 }
+
+/* ---- Q4_1, Q5_1 · Q8_1: layouts and float order as in avx2.c --------------------------------------------- */
+#define Q8_1_BYTES 36
+
+/* unsigned 4/5-bit values, elements 0..15 in *lo, 16..31 in *hi */
+static inline void q41_51_values(const uint8_t *b, int has_qh, v128_t *lo, v128_t *hi) {
+    const v128_t raw = wasm_v128_load(b + (has_qh ? 8 : 4));
+    v128_t l = wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), h = wasm_u8x16_shr(raw, 4);
+    if (has_qh) {
+        v128_t q5l, q5h; /* Q5_0's values + 16 are nibble | 5th bit */
+        q5_0_values(b + 2, &q5l, &q5h); /* reads qh at b + 4 and qs at b + 8 */
+        l = wasm_i8x16_add(q5l, wasm_i8x16_splat(16));
+        h = wasm_i8x16_add(q5h, wasm_i8x16_splat(16));
+    }
+    *lo = l;
+    *hi = h;
+}
+
+static inline float q41_51_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int has_qh) {
+    float sumf = 0.0f;
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+        v128_t wl, wh;
+        q41_51_values(bw, has_qh, &wl, &wh);
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 4)), dot_i8x16(wh, wasm_v128_load(ba + 20)));
+        sumf += (load_half(bw) * load_half(ba)) * (float)hsum_i32x4(acc) + load_half(bw + 2) * load_half(ba + 2);
+    }
+    return sumf;
+}
+
+static inline void q41_51_dot_x4_simd128(int64_t n, float *s, const uint8_t *bw, size_t w_stride, const uint8_t *ba,
+                                         int bytes, int has_qh) {
+    v128_t sumf = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+        const v128_t a0 = wasm_v128_load(ba + 4), a1 = wasm_v128_load(ba + 20);
+        v128_t d[4];
+        for (int k = 0; k < 4; k++) {
+            v128_t wl, wh;
+            q41_51_values(bw + k * w_stride, has_qh, &wl, &wh);
+            d[k] = wasm_i32x4_add(dot_i8x16(wl, a0), dot_i8x16(wh, a1));
+        }
+        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
+        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
+        const v128_t ms = wasm_f32x4_mul(load_half4(bw + 2, w_stride), wasm_f32x4_splat(load_half(ba + 2)));
+        sumf = wasm_f32x4_add(sumf, wasm_f32x4_add(wasm_f32x4_mul(dd, sumi), ms));
+    }
+    wasm_v128_store(s, sumf);
+}
+
+void ds2_simd128_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_simd128(n, w, a, 20, 0); }
+void ds2_simd128_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_simd128(n, w, a, 24, 1); }
+void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    q41_51_dot_x4_simd128(n, s, w, w_stride, a, 20, 0);
+}
+void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    q41_51_dot_x4_simd128(n, s, w, w_stride, a, 24, 1);
+}
