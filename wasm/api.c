@@ -323,6 +323,13 @@ EXPORT int32_t ds2w_session_truncate(ds2_session *s, int32_t n, ds2_error *err) 
     return done(err, ds2_session_truncate(s, n, err));
 }
 
+/* Drops cache positions [keep, keep + discard) and moves the rest down (RoPE re-rotated): a context shift. */
+EXPORT int32_t ds2w_session_shift(ds2_session *s, int32_t keep, int32_t discard, ds2_error *err) {
+    reset(err);
+    if (!s) return fail(err, DS2_E_INVALID_ARG, "session handle is null");
+    return done(err, ds2_session_shift(s, keep, discard, err));
+}
+
 EXPORT int32_t ds2w_session_n_past(const ds2_session *s) { return s ? ds2_session_n_past(s) : 0; }
 EXPORT int32_t ds2w_session_n_ctx(const ds2_session *s) { return s ? ds2_session_n_ctx(s) : 0; }
 

@@ -1,7 +1,7 @@
 // wasm_exports.test.mjs — the C export layer (wasm/api.c) called directly, per built variant, the way a
 // script without the worker API would: the build says what it is, a model streamed 1 byte per call loads,
 // ds2w_generate (C sampling loop, token callback through the function table) gives the native CLI's greedy
-// tokens, a callback can stop it, errors arrive as the C status name + message (names agree with the
+// tokens, a context shift drops cached positions, a callback can stop it, errors arrive as the C status name + message (names agree with the
 // generated wasm/status.js), a session asking for more threads than the pthread pool fails cleanly instead of
 // hanging, and freeing everything returns malloc'd bytes to the baseline.
 import { test, after } from 'node:test';
@@ -109,6 +109,13 @@ for (const variant of VARIANTS) {
             assert.deepEqual(full.ids, ref.greedy, 'ds2w_generate greedy == native CLI');
             assert.equal(full.nGen, N);
             assert.equal(full.stopReason, 3, 'DS2_STOP_MAX_TOKENS');
+
+            // the cache holds the prompt and all generated ids but the last; a context shift drops 3 of them
+            const past = M._ds2w_session_n_past(s);
+            assert.equal(past, IDS.length + N - 1);
+            w.check(M._ds2w_session_shift(s, 2, 3, w.err));
+            assert.equal(M._ds2w_session_n_past(s), past - 3);
+            assert.notEqual(M._ds2w_session_shift(s, 2, 1000, w.err), 0, 'shifting out more than is cached fails');
 
             M._ds2w_session_truncate(s, 0, w.err);
             const stopped = generate(w, s, { maxTokens: N, stopAfter: 3 });
