@@ -24,7 +24,7 @@ if(DS2_WASI)
   set(DS2_ORACLE_TESTS OFF CACHE BOOL "" FORCE)
   # ctest runs each test .wasm through node:wasi (see wasi-run.mjs), with the host file system preopened.
   find_program(DS2_NODE_FOR_WASI node REQUIRED)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
+  set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};--no-warnings;${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
   set(CMAKE_EXECUTABLE_SUFFIX .wasm)
   # The CLI installs a SIGINT handler (cancel on Ctrl-C); wasi-libc has signal() only as an emulation
   # (raise() works, nothing is ever delivered from outside), which is enough to compile and run it.
