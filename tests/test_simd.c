@@ -6,7 +6,7 @@
  * Error budgets (stated per kernel; the reference is bit-exact with llama.cpp's x64 build):
  *  - Q8_0·Q8_0, Q4_0·Q8_0, Q5_0·Q8_0, IQ4_NL·Q8_0, Q4_1/Q5_1·Q8_1, Q2_K..Q6_K·Q8_K, IQ4_XS·Q8_K, the Q8_0 and F16
  *    activation rounding: identical bits.
- *  - F32·F32, F16·F16: same float products, double sums in another order: |s − ref| ≤ 2^-23·Σ|w·a|
+ *  - F32·F32, F16·F16, BF16·BF16: same float products, double sums in another order: |s − ref| ≤ 2^-23·Σ|w·a|
  *    (the double sum error is ~n·2^-53·Σ|w·a|, then one float rounding of ≤ 2^-24·|s|).
  *  - attention dots ds2_dot_*_acc (double results): |d| ≤ n·2^-52·Σ|a·b|.
  *  - End to end (fixtures): F32/F16 models max |Δlogit| ≤ 1e-4·max|logit|; Q8_0/Q4_0 models, whose non-matmul
@@ -43,10 +43,10 @@ static void fill_random(float *x, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * scale;
 }
 
-static const int32_t k_types[] = {DS2_F32,  DS2_F16,  DS2_Q8_0, DS2_Q4_0, DS2_Q5_0, DS2_IQ4_NL, DS2_Q4_1,
-                                  DS2_Q5_1, DS2_Q2_K, DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K,   DS2_IQ4_XS};
+static const int32_t k_types[] = {DS2_F32,  DS2_F16,  DS2_BF16, DS2_Q8_0, DS2_Q4_0, DS2_Q5_0, DS2_IQ4_NL, DS2_Q4_1,
+                                  DS2_Q5_1, DS2_Q2_K, DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K, DS2_IQ4_XS};
 #define N_TYPES (int)(sizeof k_types / sizeof k_types[0])
-static int block_type(int32_t t) { return t != DS2_F32 && t != DS2_F16; }
+static int block_type(int32_t t) { return t != DS2_F32 && t != DS2_F16 && t != DS2_BF16; }
 static int64_t block_len(int32_t t) {
     return t == DS2_Q2_K || t == DS2_Q3_K || t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q6_K || t == DS2_IQ4_XS ? 256 : 32;
 }

@@ -624,3 +624,16 @@ void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_
 void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     q41_51_dot_x4_avx2(n, s, w, w_stride, a, 24, 1);
 }
+
+/* ---- BF16 · BF16: exact widening (bf16 << 16), float products, double lanes (as F32·F32) ----------------- */
+void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a) {
+    const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
+    __m256d acc[2] = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    int64_t i = 0;
+#define LOADB(p) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+    for (; i + 8 <= n; i += 8) acc_products(_mm256_mul_ps(LOADB(x + i), LOADB(y + i)), &acc[0], &acc[1]);
+#undef LOADB
+    double sum = hsum_f64(_mm256_add_pd(acc[0], acc[1]));
+    for (; i < n; i++) sum += (double)(ds2_bf16_to_float_inline(x[i]) * ds2_bf16_to_float_inline(y[i]));
+    *s = (float)sum;
+}

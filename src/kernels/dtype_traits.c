@@ -91,6 +91,7 @@ static void build_best(void) {
         k_best[DS2_IQ4_NL].vec_dot = ds2_avx2_vec_dot_iq4_nl_q8_0;
         k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_avx2_vec_dot_iq4_nl_q8_0_x4;
         k_best[DS2_Q5_K].vec_dot = ds2_avx2_vec_dot_q5_k_q8_k;
+        k_best[DS2_BF16].vec_dot = ds2_avx2_vec_dot_bf16_bf16;
         k_best[DS2_Q4_1].vec_dot = ds2_avx2_vec_dot_q4_1_q8_1;
         k_best[DS2_Q5_1].vec_dot = ds2_avx2_vec_dot_q5_1_q8_1;
         k_best_ops.vec_dot_x4[DS2_Q4_1] = ds2_avx2_vec_dot_q4_1_q8_1_x4;
@@ -118,6 +119,7 @@ static void build_best(void) {
     k_best[DS2_IQ4_NL].vec_dot = ds2_simd128_vec_dot_iq4_nl_q8_0;
     k_best_ops.vec_dot_x4[DS2_IQ4_NL] = ds2_simd128_vec_dot_iq4_nl_q8_0_x4;
     k_best[DS2_Q5_K].vec_dot = ds2_simd128_vec_dot_q5_k_q8_k;
+    k_best[DS2_BF16].vec_dot = ds2_simd128_vec_dot_bf16_bf16;
     k_best[DS2_Q4_1].vec_dot = ds2_simd128_vec_dot_q4_1_q8_1;
     k_best[DS2_Q5_1].vec_dot = ds2_simd128_vec_dot_q5_1_q8_1;
     k_best_ops.vec_dot_x4[DS2_Q4_1] = ds2_simd128_vec_dot_q4_1_q8_1_x4;

@@ -10,7 +10,7 @@
  *    quantizer give the reference's bits exactly: block sums are exact integers and the float accumulation
  *    keeps the reference's order and roundings (for K-quants its 8 float lanes are the vector lanes; the
  *    four-row forms run four rows' sequential sums in four vector lanes).
- *  - F32·F32, F16·F16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
+ *  - F32·F32, F16·F16, BF16·BF16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
  *    reference, but summed in double lanes (a different order of double additions): a float result differs
  *    from the reference by at most 1 ulp, rarely.
  */
@@ -39,6 +39,7 @@ void ds2_avx2_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *
 void ds2_avx2_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
@@ -67,6 +68,7 @@ void ds2_simd128_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const voi
 void ds2_simd128_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);

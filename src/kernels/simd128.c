@@ -621,3 +621,22 @@ void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t
 void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     q41_51_dot_x4_simd128(n, s, w, w_stride, a, 24, 1);
 }
+
+/* ---- BF16 · BF16: exact widening (bf16 << 16), float products, f64x2 lanes (as F32·F32) ------------------ */
+void ds2_simd128_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a) {
+    const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
+    v128_t acc[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t hx = wasm_v128_load(x + i), hy = wasm_v128_load(y + i);
+        const v128_t p0 = wasm_f32x4_mul(wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(hx), 16),
+                                         wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(hy), 16));
+        const v128_t p1 = wasm_f32x4_mul(wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(hx), 16),
+                                         wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(hy), 16));
+        acc_products(p0, &acc[0], &acc[1]);
+        acc_products(p1, &acc[2], &acc[3]);
+    }
+    double sum = hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(acc[0], acc[1]), wasm_f64x2_add(acc[2], acc[3])));
+    for (; i < n; i++) sum += (double)(ds2_bf16_to_float_inline(x[i]) * ds2_bf16_to_float_inline(y[i]));
+    *s = (float)sum;
+}
