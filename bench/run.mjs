@@ -125,7 +125,7 @@ for (const size of opt.sizes) for (const dtype of opt.dtypes) {
             let us = null, them = null;
             try { us = await browser.ours(model, threads, opt.prompt, opt.gen); } catch (e) { log(`  ours wasm: ${e.message}`); }
             try { them = await browser.wllama(model, threads, opt.prompt, opt.gen); } catch (e) { log(`  wllama: ${e.message}`); }
-            addRow('wasm', size, dtype, threads, us, them, 'wllama', browser.copyBW ? { gen: browser.copyBW / bytes } : null);
+            addRow(`wasm (${us?.build ?? 'ours'})`, size, dtype, threads, us, them, them ? `wllama ${them.multithread ? `${them.threads} threads` : 'single-thread'}` : 'wllama', browser.copyBW ? { gen: browser.copyBW / bytes } : null);
         }
     }
 }
