@@ -5,7 +5,7 @@
 //                      [--engines native,wasm] [--prompt 512] [--gen 128] [--out bench/results/DATE.md]
 //
 // Rows (per size x dtype x threads):
-//   native: ours (build/release/ds2 eval --kv f16) vs llama.cpp through node-llama-cpp's prebuilt CPU backends:
+//   native: ours (build/release/ds2 run --tokens … --kv f16) vs llama.cpp through node-llama-cpp's prebuilt CPU backends:
 //           the best one for this CPU (ggml's own pick, named in the row) and the SSE4.2 one (128-bit, like
 //           wasm SIMD128) — bench/llama_native.mjs, a tight llama_decode loop like llama-bench.
 //   wasm:   ours (wasm/dist SIMD128+threads build, web/client.js API) vs wllama, both in headless Chromium on a
@@ -68,13 +68,15 @@ function nativeCopyBW() {
 
 function ours(model, threads) {
     const ids = Array.from({ length: opt.prompt }, (_, i) => tok(i)).join(',');
-    // -n gen+1: the first generated token comes from the prompt's logits; ds2 times the gen decodes after it
-    const r = spawnSync(DS2, ['eval', '-m', model, '--tokens', ids, '-n', String(opt.gen + 1), '--threads', String(threads),
-        '--kv', 'f16', '--batch', String(opt.prompt)], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const all = r.stdout + r.stderr;
-    const p = /prompt: \d+ tokens in [\d.]+ s \(([\d.]+) tokens\/s\)/.exec(all), g = /generation: \d+ tokens in [\d.]+ s \(([\d.]+) tokens\/s\)/.exec(all);
-    if (r.status !== 0 || !p || !g) throw new Error(`ds2 eval failed (${r.status}): ${r.stderr.slice(-500)}`);
-    return { prompt: +p[1], gen: +g[1] };
+    // `ds2 run` (not `eval`, which computes and prints every position's logits): prompt with last-position
+    // logits only, as llama.cpp; -n gen+1 because the first new token comes from the prompt's logits, so its
+    // generation time covers exactly `gen` single-token decodes (greedy argmax included)
+    const r = spawnSync(DS2, ['run', '-m', model, '--tokens', ids, '-n', String(opt.gen + 1), '--temp', '0', '--print-ids', '1', '-v',
+        '--threads', String(threads), '--kv', 'f16', '--batch', String(opt.prompt), '--ctx', String(opt.prompt + opt.gen + 8)],
+    { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const m = /prompt: (\d+) tokens in ([\d.]+) ms .*generated: (\d+) tokens in ([\d.]+) ms/.exec(r.stderr);
+    if (r.status !== 0 || !m) throw new Error(`ds2 run failed (${r.status}): ${r.stderr.slice(-500)}`);
+    return { prompt: +m[1] / (+m[2] / 1000), gen: (+m[3] - 1) / (+m[4] / 1000) };
 }
 
 function llama(model, threads, variant) {
@@ -87,6 +89,7 @@ function llama(model, threads, variant) {
 }
 
 const rows = [];
+const models = []; // size, dtype, file bytes, bytes read per decoded token
 const f = (x, d = 1) => (x == null || !isFinite(x) ? '—' : x.toFixed(d));
 function addRow(engine, size, dtype, threads, us, them, themName, roof) {
     rows.push({ engine, size, dtype, threads, us, them, themName, roof });
@@ -109,6 +112,7 @@ if (opt.engines.includes('wasm')) {
 for (const size of opt.sizes) for (const dtype of opt.dtypes) {
     const model = ensureModel(size, dtype, log);
     const { bytes } = decodeBytes(model);
+    models.push(`${size} ${dtype}: file ${(fs.statSync(model).size / 1e6).toFixed(0)} MB, ${(bytes / 1e6).toFixed(1)} MB of weights read per decoded token`);
     for (const threads of opt.threads) {
         if (opt.engines.includes('native')) {
             const roof = { gen: bwNative / bytes };
@@ -143,13 +147,16 @@ const header = [`# deepseek2-wasm benchmark, ${started.toISOString()}`, '',
     `Machine: ${env.cpu}, ${env.cores} logical CPUs; load average at start ${env.load}  `,
     `Prompt ${opt.prompt} tokens (one batch), then ${opt.gen} generated tokens at depth ${opt.prompt}. ` +
     `Copy bandwidth: native ${bwNative ? (bwNative / 1e9).toFixed(1) + ' GB/s' : '—'}, browser ${browser?.copyBW ? (browser.copyBW / 1e9).toFixed(1) + ' GB/s' : '—'}.  `,
+    `Builds: native ${fs.existsSync(DS2) ? `build/release/ds2 of ${fs.statSync(DS2).mtime.toISOString()}` : '—'}` +
+    `${browser ? `, wasm ${browser.wasmBuild}` : ''}; git ${spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim()}.  `,
     `Roofline = copy bandwidth ÷ bytes of weights read per decoded token (dense + attention + shared + top-k experts + head + one embedding row).`, ''];
-const md = header.concat(lines).join('\n') + '\n';
+const md = header.concat(lines, ['', `Models (models/make_tiny.py, bench/models.mjs): ${models.join('; ')}.`]).join('\n') + '\n';
 process.stdout.write('\n' + md);
 if (!opt.quick || opt.out) {
     const out = opt.out ?? path.join(ROOT, 'bench', 'results', `${started.toISOString().slice(0, 10)}.md`);
     fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, md);
+    // several runs on one day (e.g. native and wasm rows separately) append their sections
+    if (fs.existsSync(out)) fs.appendFileSync(out, '\n' + md); else fs.writeFileSync(out, md);
     log(`bench: wrote ${path.relative(ROOT, out)}`);
 }
 if (rows.some((r) => !r.us || !r.them)) process.exitCode = opt.quick ? 1 : 0;
