@@ -277,15 +277,23 @@ static inline float load_f32(const uint8_t *p) {
     return f;
 }
 
-/* lanes += Σ_g scale16[g]·(16-element group g of v·qa folded onto lanes k and k+8 → k) */
+/* 16-element group of v·qa folded onto lanes k and k+8 → k (8 int16: |q_w·q_a| ≤ 32·128, two per lane) */
+static inline __m128i group_fold_avx2(const int8_t *v, const int8_t *qa) {
+    const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)v));
+    const __m256i a16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qa));
+    const __m256i p = _mm256_mullo_epi16(w16, a16);
+    return _mm_add_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
+}
+
+/* lanes = Σ_g scale16[g]·fold(group g): two groups at a time, their folds interleaved so that one madd forms
+ * sc_g·s_g[k] + sc_h·s_h[k] in lane k (exact int32) */
 static inline __m256i lanes_dot16_avx2(const int8_t *v, const int8_t *qa, const int *scale16) {
     __m256i lanes = _mm256_setzero_si256();
-    for (int g = 0; g < 16; g++) {
-        const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(v + 16 * g)));
-        const __m256i a16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qa + 16 * g)));
-        const __m256i p = _mm256_mullo_epi16(w16, a16); /* |q_w·q_a| ≤ 32·128: fits int16 */
-        const __m128i s8 = _mm_add_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        lanes = _mm256_add_epi32(lanes, _mm256_mullo_epi32(_mm256_cvtepi16_epi32(s8), _mm256_set1_epi32(scale16[g])));
+    for (int g = 0; g < 16; g += 2) {
+        const __m128i sg = group_fold_avx2(v + 16 * g, qa + 16 * g), sh = group_fold_avx2(v + 16 * g + 16, qa + 16 * g + 16);
+        const __m128i sc = _mm_set1_epi32((int32_t)((uint32_t)(uint16_t)scale16[g] | ((uint32_t)(uint16_t)scale16[g + 1] << 16)));
+        const __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi16(sg, sh), sc), hi = _mm_madd_epi16(_mm_unpackhi_epi16(sg, sh), sc);
+        lanes = _mm256_add_epi32(lanes, _mm256_setr_m128i(lo, hi));
     }
     return lanes;
 }

@@ -279,17 +279,24 @@ static inline float load_f32(const uint8_t *p) {
     return f;
 }
 
-/* lanes 0..3 in *lo, 4..7 in *hi */
+/* elements 0..7 and 8..15 of a 16-element group of v·qa folded onto lanes 0..7 (|q_w·q_a| ≤ 32·128: int16) */
+static inline v128_t group_fold_simd128(const int8_t *v, const int8_t *qa) {
+    const v128_t w = wasm_v128_load(v), a = wasm_v128_load(qa);
+    return wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a)),
+                          wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a)));
+}
+
+/* lanes 0..3 in *lo, 4..7 in *hi; two groups at a time, their folds interleaved so that one i32x4.dot_i16x8
+ * forms sc_g·s_g[k] + sc_h·s_h[k] in lane k (exact int32; cheaper than i32x4.mul on x86 engines) */
 static inline void lanes_dot16_simd128(const int8_t *v, const int8_t *qa, const int *scale16, v128_t *lo, v128_t *hi) {
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-    for (int g = 0; g < 16; g++) {
-        const v128_t w = wasm_v128_load(v + 16 * g), a = wasm_v128_load(qa + 16 * g);
-        /* elements 0..7 and 8..15 of the group share lanes 0..7 (|q_w·q_a| ≤ 32·128: int16) */
-        const v128_t s8 = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a)),
-                                         wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a)));
-        const v128_t sc = wasm_i32x4_splat(scale16[g]);
-        l0 = wasm_i32x4_add(l0, wasm_i32x4_mul(wasm_i32x4_extend_low_i16x8(s8), sc));
-        l1 = wasm_i32x4_add(l1, wasm_i32x4_mul(wasm_i32x4_extend_high_i16x8(s8), sc));
+    for (int g = 0; g < 16; g += 2) {
+        const v128_t sg = group_fold_simd128(v + 16 * g, qa + 16 * g), sh = group_fold_simd128(v + 16 * g + 16, qa + 16 * g + 16);
+        const v128_t sc = wasm_i16x8_make((int16_t)scale16[g], (int16_t)scale16[g + 1], (int16_t)scale16[g],
+                                          (int16_t)scale16[g + 1], (int16_t)scale16[g], (int16_t)scale16[g + 1],
+                                          (int16_t)scale16[g], (int16_t)scale16[g + 1]);
+        l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 0, 8, 1, 9, 2, 10, 3, 11), sc));
+        l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc));
     }
     *lo = l0;
     *hi = l1;
