@@ -277,20 +277,19 @@ static inline float load_f32(const uint8_t *p) {
     return f;
 }
 
-/* 16-element group of v·qa folded onto lanes k and k+8 → k (8 int16: |q_w·q_a| ≤ 32·128, two per lane) */
-static inline __m128i group_fold_avx2(const int8_t *v, const int8_t *qa) {
-    const __m256i w16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)v));
-    const __m256i a16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qa));
-    const __m256i p = _mm256_mullo_epi16(w16, a16);
-    return _mm_add_epi16(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-}
-
-/* lanes = Σ_g scale16[g]·fold(group g): two groups at a time, their folds interleaved so that one madd forms
- * sc_g·s_g[k] + sc_h·s_h[k] in lane k (exact int32) */
+/* lanes = Σ_g scale16[g]·(16-element group g of v·qa folded onto lanes k and k+8 → k), two groups at a time:
+ * a byte shuffle puts elements k and k+8 of each group side by side, so maddubs (|w| against a with w's sign)
+ * forms each fold directly (|q_w·q_a| ≤ 32·128, two per int16); the two groups' folds interleaved give
+ * sc_g·s_g[k] + sc_h·s_h[k] in lane k with one madd (exact int32). */
 static inline __m256i lanes_dot16_avx2(const int8_t *v, const int8_t *qa, const int *scale16) {
+    const __m256i perm = _mm256_setr_epi8(0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15,
+                                          0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
     __m256i lanes = _mm256_setzero_si256();
     for (int g = 0; g < 16; g += 2) {
-        const __m128i sg = group_fold_avx2(v + 16 * g, qa + 16 * g), sh = group_fold_avx2(v + 16 * g + 16, qa + 16 * g + 16);
+        const __m256i w = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(v + 16 * g)), perm);
+        const __m256i a = _mm256_shuffle_epi8(_mm256_loadu_si256((const __m256i *)(qa + 16 * g)), perm);
+        const __m256i f = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+        const __m128i sg = _mm256_castsi256_si128(f), sh = _mm256_extracti128_si256(f, 1);
         const __m128i sc = _mm_set1_epi32((int32_t)((uint32_t)(uint16_t)scale16[g] | ((uint32_t)(uint16_t)scale16[g + 1] << 16)));
         const __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi16(sg, sh), sc), hi = _mm_madd_epi16(_mm_unpackhi_epi16(sg, sh), sc);
         lanes = _mm256_add_epi32(lanes, _mm256_setr_m128i(lo, hi));
