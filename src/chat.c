@@ -43,12 +43,25 @@ ds2_status ds2_chat_render_format(ds2_chat_format fmt, const char *eos_text, con
                         "tokenize the text instead");
     if (!eos_text) eos_text = EOS_LITERAL;
     out_buf o = {buf, cap, 0};
+    if (fmt == DS2_CHAT_DEEPSEEK3) {
+        /* V3's template gathers every system message (joined by a blank line) in front of the first turn, with
+         * nothing after them; the turns follow (checked against its Jinja in tests/js/chat_template.test.mjs). */
+        int first = 1;
+        for (int32_t i = 0; i < n; i++) {
+            if (!msgs[i].role || !msgs[i].content || strcmp(msgs[i].role, "system")) continue;
+            if (!first) put(&o, "\n\n");
+            put(&o, msgs[i].content);
+            first = 0;
+        }
+    }
     for (int32_t i = 0; i < n; i++) {
         const char *role = msgs[i].role, *c = msgs[i].content;
         if (!role || !c) return ds2_fail(err, DS2_E_INVALID_ARG, "message %d has no role or content", i);
         if (!strcmp(role, "system")) {
-            put(&o, c);
-            put(&o, "\n\n");
+            if (fmt == DS2_CHAT_DEEPSEEK2) {
+                put(&o, c);
+                put(&o, "\n\n");
+            }
         } else if (!strcmp(role, "user")) {
             if (fmt == DS2_CHAT_DEEPSEEK2) {
                 put(&o, "User: ");
