@@ -73,6 +73,7 @@ export async function startBench({ log }) {
     const url = (model) => `/models/${path.basename(model)}`;
     return {
         copyBW,
+        wasmBuild: `${path.relative(ROOT, dirs[0])} of ${fs.statSync(path.join(dirs[0], 'ds2-simd-mt.wasm')).mtime.toISOString()}`,
         ours: (model, threads, prompt, gen) => {
             const { ids } = promptFor(model, prompt);
             return page.evaluate(([u, t, i, g]) => window.runOurs(u, t, i, g), [url(model), threads, ids, gen]);
