@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "ds2.h"
 
 int ds2_cli_run(int argc, char **argv);
@@ -57,18 +58,6 @@ static void usage(FILE *f) {
             MAX_STOP);
 }
 
-static int parse_long(const char *s, const char *flag, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "ds2: %s expects an integer in [%ld, %ld], got '%s'\n", flag, lo, hi, s);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
 static int parse_float(const char *s, const char *flag, float *out) {
     char *end;
     errno = 0;
@@ -103,13 +92,13 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
             o->print_ids = v[0] == '1';
         }
         else if (!strcmp(a, "--system") || !strcmp(a, "-sys")) o->system = v;
-        else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { ok = parse_long(v, a, -1, 1 << 24, &l); o->n_predict = (int)l; }
+        else if (!strcmp(a, "-n") || !strcmp(a, "--n-predict")) { ok = ds2_cli_parse_long(v, a, -1, 1 << 24, &l); o->n_predict = (int)l; }
         else if (!strcmp(a, "--temp")) ok = parse_float(v, a, &o->sp.temperature);
-        else if (!strcmp(a, "--top-k")) { ok = parse_long(v, a, 0, INT32_MAX, &l); o->sp.top_k = (int32_t)l; }
+        else if (!strcmp(a, "--top-k")) { ok = ds2_cli_parse_long(v, a, 0, INT32_MAX, &l); o->sp.top_k = (int32_t)l; }
         else if (!strcmp(a, "--top-p")) ok = parse_float(v, a, &o->sp.top_p);
         else if (!strcmp(a, "--min-p")) ok = parse_float(v, a, &o->sp.min_p);
         else if (!strcmp(a, "--repeat-penalty")) ok = parse_float(v, a, &o->sp.repeat_penalty);
-        else if (!strcmp(a, "--repeat-last-n")) { ok = parse_long(v, a, -1, 1 << 20, &l); o->sp.penalty_last_n = (int32_t)l; }
+        else if (!strcmp(a, "--repeat-last-n")) { ok = ds2_cli_parse_long(v, a, -1, 1 << 20, &l); o->sp.penalty_last_n = (int32_t)l; }
         else if (!strcmp(a, "--presence-penalty")) ok = parse_float(v, a, &o->sp.presence_penalty);
         else if (!strcmp(a, "--frequency-penalty")) ok = parse_float(v, a, &o->sp.frequency_penalty);
         else if (!strcmp(a, "--seed") || !strcmp(a, "-s")) {
@@ -121,9 +110,9 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
         } else if (!strcmp(a, "--stop")) {
             if (o->n_stop == MAX_STOP || !v[0]) { fprintf(stderr, "ds2: --stop: at most %d non-empty strings\n", MAX_STOP); return 2; }
             o->stop[o->n_stop++] = v;
-        } else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) { ok = parse_long(v, a, 0, 1 << 24, &l); o->sess.n_ctx = (int32_t)l; }
-        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { ok = parse_long(v, a, 1, 256, &l); o->sess.n_threads = (int32_t)l; }
-        else if (!strcmp(a, "--batch") || !strcmp(a, "-b")) { ok = parse_long(v, a, 1, 1 << 16, &l); o->sess.n_batch = (int32_t)l; }
+        } else if (!strcmp(a, "--ctx") || !strcmp(a, "-c")) { ok = ds2_cli_parse_long(v, a, 0, 1 << 24, &l); o->sess.n_ctx = (int32_t)l; }
+        else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) { ok = ds2_cli_parse_long(v, a, 1, 256, &l); o->sess.n_threads = (int32_t)l; }
+        else if (!strcmp(a, "--batch") || !strcmp(a, "-b")) { ok = ds2_cli_parse_long(v, a, 1, 1 << 16, &l); o->sess.n_batch = (int32_t)l; }
         else if (!strcmp(a, "--kv")) {
             if (!strcmp(v, "f32")) o->sess.kv_type = DS2_KV_F32;
             else if (!strcmp(v, "f16")) o->sess.kv_type = DS2_KV_F16;
@@ -182,26 +171,6 @@ static int print_id(void *ud, int32_t id, const char *piece, size_t len) {
 }
 
 /* "1,2,3" → malloc'd ids */
-static int parse_ids(const char *s, int32_t **ids, int32_t *n) {
-    size_t cap = 1;
-    for (const char *p = s; *p; p++) cap += *p == ',';
-    *ids = malloc(cap * sizeof **ids);
-    *n = 0;
-    if (!*ids) return 0;
-    for (const char *p = s;;) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-            fprintf(stderr, "ds2: --tokens expects comma-separated non-negative ids, bad at '%s'\n", p);
-            return 0;
-        }
-        (*ids)[(*n)++] = (int32_t)v;
-        if (!*end) return 1;
-        p = end + 1;
-    }
-}
-
 static const char *reason_name(ds2_stop_reason r) {
     static const char *names[] = {"none", "eos", "stop string", "max tokens", "callback", "cancelled", "context full"};
     return (unsigned)r < sizeof names / sizeof *names ? names[r] : "?";
@@ -267,7 +236,7 @@ static int cmd_run(const run_opts *o) {
     if (!open_model(o, &m, &s)) return 1;
     int32_t *ids = NULL, n = 0;
     int rc = 1;
-    if (o->tokens ? !parse_ids(o->tokens, &ids, &n) : !tokenize(m, o->prompt, &ids, &n)) goto done;
+    if (o->tokens ? !ds2_cli_parse_ids(o->tokens, &ids, &n) : !tokenize(m, o->prompt, &ids, &n)) goto done;
     if (n == 0) { fprintf(stderr, "ds2: the prompt is empty and the model adds no BOS\n"); goto done; }
     ds2_generate_params gp = gen_params(o);
     ds2_generate_stats stats;

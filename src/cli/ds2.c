@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "args.h"
 #include "ds2.h"
 
 static void usage(FILE *f) {
@@ -38,44 +39,12 @@ static void usage(FILE *f) {
             "DS2_KERNELS=ref); auto (default) the fastest SIMD set of this CPU.\n");
 }
 
+/* An int flag value in [lo, hi] (args.c does the parsing and the message). */
 static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi) {
-        fprintf(stderr, "ds2: %s expects an integer in [%d, %d], got '%s'\n", flag, lo, hi, s);
-        return 0;
-    }
+    long v;
+    if (!ds2_cli_parse_long(s, flag, lo, hi, &v)) return 0;
     *out = (int)v;
     return 1;
-}
-
-/* "1,2,3" → ids; returns count or -1. */
-static int parse_tokens(const char *s, int32_t **out) {
-    int cap = 16, n = 0;
-    int32_t *ids = malloc((size_t)cap * sizeof *ids);
-    if (!ids) return -1;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        errno = 0;
-        long v = strtol(p, &end, 10);
-        if (end == p || errno || v < 0 || v > INT32_MAX || (*end && *end != ',')) {
-            fprintf(stderr, "ds2: --tokens expects comma-separated non-negative ids, bad at '%s'\n", p);
-            free(ids);
-            return -1;
-        }
-        if (n == cap) {
-            cap *= 2;
-            int32_t *bigger = realloc(ids, (size_t)cap * sizeof *ids);
-            if (!bigger) { free(ids); return -1; }
-            ids = bigger;
-        }
-        ids[n++] = (int32_t)v;
-        p = *end ? end + 1 : end;
-    }
-    *out = ids;
-    return n;
 }
 
 static double now_s(void) {
@@ -173,10 +142,8 @@ static void print_top5(const float *x, int32_t n) {
 
 static int cmd_eval(const char *path, const char *tokens_arg, const char *logits_path, int n_gen,
                     ds2_session_params sp) {
-    int32_t *toks = NULL;
-    int n = parse_tokens(tokens_arg, &toks);
-    if (n <= 0) {
-        if (n == 0) fprintf(stderr, "ds2: --tokens is empty\n");
+    int32_t *toks = NULL, n = 0;
+    if (!ds2_cli_parse_ids(tokens_arg, &toks, &n)) {
         free(toks);
         return 2;
     }
