@@ -12,17 +12,8 @@
 #include "chat.h"
 #include "ds2.h"
 #include "generate.h"
+#include "fixtures.h"
 #include "test.h"
-
-#define FIX(name) DS2_BINARY_DIR "/testdata/" name
-
-static ds2_model *load(const char *path) {
-    ds2_error err;
-    ds2_model *m = NULL;
-    ds2_status st = ds2_model_load_file(path, NULL, &m, &err);
-    if (st != DS2_OK) printf("  load %s: %s: %s\n", path, ds2_status_name(st), err.message);
-    return m;
-}
 
 static ds2_session *session(const ds2_model *m, int n_ctx) {
     ds2_session_params sp = ds2_session_default_params();

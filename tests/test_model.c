@@ -8,27 +8,8 @@
 #include <string.h>
 
 #include "ds2.h"
+#include "fixtures.h"
 #include "test.h"
-
-#define FIX(name) DS2_BINARY_DIR "/testdata/" name
-
-static ds2_model *load(const char *path) {
-    ds2_error err;
-    ds2_model *m = NULL;
-    ds2_status st = ds2_model_load_file(path, NULL, &m, &err);
-    if (st != DS2_OK) printf("  load %s: %s: %s\n", path, ds2_status_name(st), err.message);
-    return m;
-}
-
-/* A fixed pseudo-random token sequence inside the vocabulary (xorshift). */
-static void make_tokens(int32_t *t, int n, int32_t vocab, uint32_t seed) {
-    for (int i = 0; i < n; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        t[i] = (int32_t)(seed % (uint32_t)(vocab - 2));
-    }
-}
 
 /* logits of every position for tokens under params; returns malloc'd n·V floats or NULL */
 static float *eval_all(const ds2_model *m, ds2_session_params sp, const int32_t *toks, int n) {
@@ -45,13 +26,6 @@ static float *eval_all(const ds2_model *m, ds2_session_params sp, const int32_t 
     }
     ds2_session_free(s);
     return out;
-}
-
-static double max_rel_diff(const float *a, const float *b, size_t n) {
-    double md = 0, scale = 1e-6;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)b[i]));
-    for (size_t i = 0; i < n; i++) md = fmax(md, fabs((double)a[i] - (double)b[i]));
-    return md / scale;
 }
 
 static ds2_session_params params(ds2_attn_mode mode, int threads, int batch) {

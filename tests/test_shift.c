@@ -13,33 +13,8 @@
 
 #include "ds2.h"
 #include "session.h" /* the multi-layer test reads the cache */
+#include "fixtures.h"
 #include "test.h"
-
-#define FIX(name) DS2_BINARY_DIR "/testdata/" name
-
-static ds2_model *load(const char *path) {
-    ds2_error err;
-    ds2_model *m = NULL;
-    ds2_status st = ds2_model_load_file(path, NULL, &m, &err);
-    if (st != DS2_OK) printf("  load %s: %s: %s\n", path, ds2_status_name(st), err.message);
-    return m;
-}
-
-static void make_tokens(int32_t *t, int n, int32_t vocab, uint32_t seed) {
-    for (int i = 0; i < n; i++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 17;
-        seed ^= seed << 5;
-        t[i] = (int32_t)(seed % (uint32_t)(vocab - 2));
-    }
-}
-
-static double max_rel_diff(const float *a, const float *b, size_t n) {
-    double md = 0, scale = 1e-6;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs((double)b[i]));
-    for (size_t i = 0; i < n; i++) md = fmax(md, fabs((double)a[i] - (double)b[i]));
-    return md / scale;
-}
 
 enum { N = 180, M = 12, CTX = 256 };
 
