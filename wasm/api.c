@@ -437,6 +437,22 @@ EXPORT ds2_sampler *ds2w_sampler_create(int32_t n_vocab, float temperature, int3
     done(err, ds2_sampler_create(n_vocab, &p, &s, err));
     return s;
 }
+/* The C defaults (ds2_sampler_default_params) for JS, so they are written down once: 9 doubles in this order —
+ * temperature, top_k, top_p, min_p, repeat_penalty, presence_penalty, frequency_penalty, penalty_last_n, seed
+ * (exact below 2^53). */
+EXPORT void ds2w_sampler_defaults(double *out) {
+    if (!out) return;
+    const ds2_sampler_params p = ds2_sampler_default_params();
+    out[0] = p.temperature;
+    out[1] = p.top_k;
+    out[2] = p.top_p;
+    out[3] = p.min_p;
+    out[4] = p.repeat_penalty;
+    out[5] = p.presence_penalty;
+    out[6] = p.frequency_penalty;
+    out[7] = p.penalty_last_n;
+    out[8] = (double)p.seed;
+}
 EXPORT int32_t ds2w_sampler_sample(ds2_sampler *s, const float *logits) { return ds2_sampler_sample(s, logits); }
 EXPORT void ds2w_sampler_accept(ds2_sampler *s, int32_t id) { ds2_sampler_accept(s, id); }
 EXPORT void ds2w_sampler_free(ds2_sampler *s) { ds2_sampler_free(s); }
