@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../error.h"
+#include "attn.h"
 #include "kernels.h"
 #include "ref.h"
 #include "simd.h"
@@ -51,8 +52,10 @@ typedef struct {
     double (*dot_f16_f32_acc)(int64_t n, const uint16_t *a, const float *b, double acc);
     double (*dot_f16_f16_acc)(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
     ds2_vec_dot_x4_fn vec_dot_x4[DS2_DTYPE_COUNT]; /* kernels.h ds2_vec_dot_x4_get */
+    void (*mqa)(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch); /* attn.h ds2_mqa */
 } vec_ops;
-static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0}};
+static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0},
+                                  ds2_mqa_ref};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -104,6 +107,7 @@ static void build_best(void) {
         k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
         k_best_ops.dot_f16_f32_acc = ds2_avx2_dot_f16_f32_acc;
         k_best_ops.dot_f16_f16_acc = ds2_avx2_dot_f16_f16_acc;
+        k_best_ops.mqa = ds2_avx2_mqa;
         k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_avx2_vec_dot_q8_0_q8_0_x4;
         k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4;
         k_best_name = "avx2";
@@ -132,6 +136,7 @@ static void build_best(void) {
     k_best_ops.dot_f32_acc = ds2_simd128_dot_f32_acc;
     k_best_ops.dot_f16_f32_acc = ds2_simd128_dot_f16_f32_acc;
     k_best_ops.dot_f16_f16_acc = ds2_simd128_dot_f16_f16_acc;
+    k_best_ops.mqa = ds2_simd128_mqa;
     k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
     k_best_name = "simd128";
@@ -202,6 +207,7 @@ double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double 
 double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc) {
     return active_ops()->dot_f16_f16_acc(n, a, b, acc);
 }
+void ds2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) { active_ops()->mqa(a, h0, h1, scratch); }
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
 
