@@ -7,7 +7,17 @@
 // --no-warnings to hide it.)
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { WASI } from 'node:wasi';
+
+// Node 20's node:wasi answers the program's WASI calls through V8 "fast API calls", and it reports memory it
+// allocates as external memory; once the wasm memory (also external memory) is large — a model of ~60-100 MB or
+// more — such a report can start a GC inside a fast call, where no GC may run (nodejs/node#46777). The heap is
+// then corrupt and the process dies soon after: in WasmMemoryObject::Grow → GC marking, "Invalid bytecode", or a
+// plain segfault, at random points (3 runs in 4 with a 130 MB model, none with small ones). Without fast calls
+// every WASI call is an ordinary, GC-safe call (a few per token: no measurable cost). Set before the module is
+// compiled; unknown to other Node versions, the flag is then ignored. Other WASI runtimes do not need this.
+v8.setFlagsFromString('--no-turbo-fast-api-calls');
 
 const [file, ...args] = process.argv.slice(2);
 if (!file) {
