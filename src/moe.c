@@ -13,6 +13,17 @@
  * Prefill groups the batch's tokens by expert, so each selected expert's weights are read once per batch;
  * in decode only the selected experts are touched. Expert outputs are kept per (token, slot) and summed in
  * slot order, as llama.cpp does.
+ *
+ * Threads: the whole block is ONE pool job whose phases are separated by barriers (a barrier costs far less
+ * than a dispatch, and small experts would otherwise each pay one per matrix):
+ *   router logits (rows of W_router) | routing (tokens) | grouping by expert (thread 0) | quantized inputs
+ *   (rows) | gate+up of every selected expert and the shared one (expert, rows) | SwiGLU + quantize (rows) |
+ *   down projections (expert, rows) | slot-order weighted sum + shared (elements).
+ * The (expert, rows) phases cut one list of all experts' rows into equal shares of multiply-adds, so a thread's
+ * share may span experts and an expert may be split between threads. Every output element is still one
+ * vec_dot call on the same bytes as a product on one thread (an activation row is rounded to the partner type
+ * the same way whether gathered first or not), so results are bit-identical for any thread count. A dense
+ * layer is the same job with one "expert" and no routing.
  */
 #include <math.h>
 #include <string.h>
@@ -81,80 +92,310 @@ void ds2_moe_route(const ds2_hparams *hp, const float *logits, const float *bias
         for (int k = 0; k < K; k++) weights[k] *= hp->weights_scale;
 }
 
-/* y [n][D] = W_down · (SiLU(W_gate·x) ⊙ W_up·x) for x [n][D] with hidden width F; uses s->ffn_g/ffn_u. */
-static void swiglu_mlp(ds2_session *s, const ds2_tensor *gate, const ds2_tensor *up, const ds2_tensor *down,
-                       size_t row_off_gu, size_t row_off_d, const float *x, int64_t n, int64_t F, float *y) {
-    const int64_t D = s->model->hp.n_embd;
-    const char *wg = (const char *)gate->data + row_off_gu * gate->row_bytes;
-    const char *wu = (const char *)up->data + row_off_gu * up->row_bytes;
-    const char *wd = (const char *)down->data + row_off_d * down->row_bytes;
-    const ds2_type_traits *tg = ds2_type_traits_get(gate->type), *tu = ds2_type_traits_get(up->type);
-    ds2_quantize_act(gate->type, x, D, n, s->qbuf);
-    ds2_matmul_q(s->pool, s->ffn_g, F, wg, gate->type, s->qbuf, D, F, n);
-    if (tu->vec_dot_type != tg->vec_dot_type) ds2_quantize_act(up->type, x, D, n, s->qbuf);
-    ds2_matmul_q(s->pool, s->ffn_u, F, wu, up->type, s->qbuf, D, F, n);
-    ds2_swiglu_rows(s->ffn_g, s->ffn_g, s->ffn_u, n, F); /* ggml's glu op works row by row */
-    ds2_matmul(s->pool, y, D, wd, down->type, s->ffn_g, F, D, n, s->qbuf2);
+
+/* One SwiGLU "expert" of a job: a routed expert, the shared experts (one SwiGLU of width Fe·S) or the dense
+ * MLP. Its n input rows are tokens, listed by pairs[] (token·K + slot) for a routed expert, else 0..n−1. */
+typedef struct {
+    const char *wg, *wu, *wd;   /* first row of its gate/up [F][D] and down [D][F] matrices */
+    int32_t tg, tu, td;         /* their types */
+    int32_t same_act;           /* gate and up share a partner type: one quantized input */
+    int64_t F, n;               /* hidden width, input rows */
+    const int32_t *pairs;       /* [n] or NULL */
+    size_t qin_g, qin_u, qd;    /* byte offsets of its quantized gate/up inputs and down inputs */
+    size_t gu;                  /* float offset of its [n][F] gate/up outputs */
+    float *out;                 /* [n][D] down outputs */
+} ffn_group;
+
+/* Scratch of one FFN job (byte offsets into the session's ffn_ws), sized for n_batch tokens, n_threads. */
+typedef struct {
+    size_t groups, pos, route, qin_g, qin_u, g, u, qd, out, shared, total;
+} ffn_layout;
+
+typedef struct {
+    ds2_session *s;
+    const ds2_layer *L;
+    int32_t T;
+    int moe;                    /* 0: dense layer (its one group is set before the job) */
+    ffn_group *groups;
+    int32_t n_groups;           /* routed groups are set by thread 0 during the job */
+    int32_t *pos;               /* [T·K] row of pair i in the grouped routed outputs */
+    float *route, *g, *u, *out, *shared;
+    char *qin_g, *qin_u, *qd;
+} ffn_job;
+
+static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* bytes of one activation row of `cols` in t's partner type (0 for an absent tensor) */
+static size_t act_row(const ds2_tensor *t, int64_t cols) { return t->data ? ds2_matmul_qbuf_bytes(t->type, cols, 1) : 0; }
+
+static ffn_layout ffn_plan(const ds2_model *m, int64_t T, int64_t nth) {
+    const ds2_hparams *hp = &m->hp;
+    const int64_t D = hp->n_embd, E = hp->n_expert > 0 ? hp->n_expert : 1;
+    const int64_t K = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
+    const int64_t Fe = hp->n_ff_exp, Fs = Fe * hp->n_expert_shared, F = hp->n_ff;
+    size_t rb_in = 0, d_bytes = 0;
+    for (int l = 0; l < hp->n_layer; l++) {
+        const ds2_layer *L = &m->w.layers[l];
+        const ds2_tensor *in[] = {&L->ffn_gate, &L->ffn_up, &L->gate_exps, &L->up_exps, &L->gate_shexp, &L->up_shexp};
+        for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+            if (act_row(in[i], D) > rb_in) rb_in = act_row(in[i], D);
+        const size_t dd = act_row(&L->ffn_down, F) * (size_t)T;
+        const size_t de = act_row(&L->down_exps, Fe) * (size_t)(T * K) + act_row(&L->down_shexp, Fs) * (size_t)T;
+        if (dd > d_bytes) d_bytes = dd;
+        if (de > d_bytes) d_bytes = de;
+    }
+    int64_t gu = T * F; /* floats */
+    if (T * (K * Fe + Fs) > gu) gu = T * (K * Fe + Fs);
+    ffn_layout o;
+    size_t at = 0;
+#define TAKE(field, bytes) (o.field = at, at += align64((size_t)(bytes) + 1))
+    TAKE(groups, (size_t)(E + 2) * sizeof(ffn_group));
+    TAKE(pos, (size_t)(T * K) * sizeof(int32_t));
+    TAKE(route, (size_t)(nth * 2 * E) * sizeof(float));
+    TAKE(qin_g, rb_in * (size_t)(T * (K + 1)));
+    TAKE(qin_u, rb_in * (size_t)(T * (K + 1)));
+    TAKE(g, (size_t)gu * sizeof(float));
+    TAKE(u, (size_t)gu * sizeof(float));
+    TAKE(qd, d_bytes);
+    TAKE(out, (size_t)(T * K * D) * sizeof(float));
+    TAKE(shared, (size_t)(T * D) * sizeof(float));
+#undef TAKE
+    o.total = at;
+    return o;
 }
 
-void ds2_ffn_forward(ds2_session *s, int l, int32_t T) {
-    const ds2_hparams *hp = &s->model->hp;
-    const ds2_layer *L = &s->model->w.layers[l];
-    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp;
-    if (l < hp->n_layer_dense) {
-        swiglu_mlp(s, &L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, 0, s->a, T, hp->n_ff, s->tmp);
-        return;
+size_t ds2_ffn_workspace_bytes(const ds2_model *m, int32_t n_batch, int32_t n_threads) {
+    return ffn_plan(m, n_batch, n_threads < 1 ? 1 : n_threads).total;
+}
+
+/* ---- splitting a list of groups' rows into equal shares of work -------------------------------------
+ * The groups' rows, cut in units of `unit` rows that each cost unit·row_cost, are laid end to end on one cost
+ * line [0, total), and thread ith takes [total·ith/nth, total·(ith+1)/nth). A unit belongs to the share
+ * holding its first cost point, so the shares partition every group's rows whatever the costs. */
+
+enum { PHASE_INPUT, PHASE_GATE_UP, PHASE_SWIGLU, PHASE_DOWN };
+
+static void phase_rows(int64_t D, const ffn_group *g, int phase, int64_t *rows, int64_t *unit, int64_t *cost) {
+    switch (phase) {
+    case PHASE_INPUT: *rows = g->n, *unit = 1, *cost = D; break;
+    case PHASE_GATE_UP: *rows = g->F, *unit = 4, *cost = g->n * D; break; /* 4: the 4-row dot kernels */
+    case PHASE_SWIGLU: *rows = g->n, *unit = 1, *cost = g->F; break;
+    default: *rows = D, *unit = 4, *cost = g->n * g->F; break;
     }
+    if (*cost < 1) *cost = 1;
+}
 
-    /* route every token */
-    ds2_matmul(s->pool, s->router, E, L->gate_inp.data, L->gate_inp.type, s->a, D, E, T, s->qbuf);
-    for (int32_t t = 0; t < T; t++)
-        ds2_moe_route(hp, s->router + (size_t)t * E, L->exp_probs_b.data, s->sel_ids + (size_t)t * K,
-                      s->sel_w + (size_t)t * K, s->select);
+static int64_t units_before(int64_t c, int64_t ucost) { return c <= 0 ? 0 : (c + ucost - 1) / ucost; }
 
-    /* group (token, slot) pairs by expert: counting sort */
+typedef void (*piece_fn)(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1);
+
+/* Calls body for every (group, rows [r0, r1)) piece of thread ith's share of `phase`. */
+static void for_share(const ffn_job *j, int phase, int32_t ith, int32_t nth, piece_fn body) {
+    const int64_t D = j->s->model->hp.n_embd;
+    int64_t total = 0, rows, unit, cost;
+    for (int32_t i = 0; i < j->n_groups; i++) {
+        phase_rows(D, &j->groups[i], phase, &rows, &unit, &cost);
+        total += (rows + unit - 1) / unit * unit * cost;
+    }
+    const int64_t c0 = total / nth * ith + total % nth * ith / nth;
+    const int64_t c1 = total / nth * (ith + 1) + total % nth * (ith + 1) / nth;
+    int64_t base = 0;
+    for (int32_t i = 0; i < j->n_groups && base < c1; i++) {
+        phase_rows(D, &j->groups[i], phase, &rows, &unit, &cost);
+        const int64_t units = (rows + unit - 1) / unit, ucost = unit * cost;
+        int64_t u0 = units_before(c0 - base, ucost), u1 = units_before(c1 - base, ucost);
+        if (u0 > units) u0 = units;
+        if (u1 > units) u1 = units;
+        const int64_t r0 = u0 * unit < rows ? u0 * unit : rows, r1 = u1 * unit < rows ? u1 * unit : rows;
+        if (r1 > r0) body(j, &j->groups[i], r0, r1);
+        base += units * ucost;
+    }
+}
+
+/* ---- the phases ---------------------------------------------------------------------------------------- */
+
+/* input rows [r0, r1) of g: the tokens' normed activations rounded to the gate's (and up's) partner type */
+static void input_piece(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1) {
+    const ds2_hparams *hp = &j->s->model->hp;
+    const int64_t D = hp->n_embd, K = hp->n_expert_used;
+    const size_t rbg = ds2_matmul_qbuf_bytes(g->tg, D, 1), rbu = ds2_matmul_qbuf_bytes(g->tu, D, 1);
+    for (int64_t r = r0; r < r1; r++) {
+        const float *x = j->s->a + (size_t)(g->pairs ? g->pairs[r] / K : r) * D;
+        ds2_quantize_act(g->tg, x, D, 1, j->qin_g + g->qin_g + (size_t)r * rbg);
+        if (!g->same_act) ds2_quantize_act(g->tu, x, D, 1, j->qin_u + g->qin_u + (size_t)r * rbu);
+    }
+}
+
+/* gate and up outputs [n][F], rows [r0, r1) of W_gate / W_up */
+static void gate_up_piece(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1) {
+    const int64_t D = j->s->model->hp.n_embd;
+    const char *qu = g->same_act ? j->qin_g + g->qin_g : j->qin_u + g->qin_u;
+    ds2_matmul_q_rows(j->g + g->gu, g->F, g->wg, g->tg, j->qin_g + g->qin_g, D, r0, r1, g->n);
+    ds2_matmul_q_rows(j->u + g->gu, g->F, g->wu, g->tu, qu, D, r0, r1, g->n);
+}
+
+/* input rows [r0, r1): h = SiLU(gate) ⊙ up (ggml's glu works row by row), rounded to W_down's partner type */
+static void swiglu_piece(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1) {
+    const size_t rbd = ds2_matmul_qbuf_bytes(g->td, g->F, 1);
+    for (int64_t r = r0; r < r1; r++) {
+        float *h = j->g + g->gu + (size_t)(r * g->F);
+        ds2_swiglu_rows(h, h, j->u + g->gu + (size_t)(r * g->F), 1, g->F);
+        ds2_quantize_act(g->td, h, g->F, 1, j->qd + g->qd + (size_t)r * rbd);
+    }
+}
+
+/* down outputs [n][D], rows [r0, r1) of W_down */
+static void down_piece(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1) {
+    const int64_t D = j->s->model->hp.n_embd;
+    ds2_matmul_q_rows(g->out, D, g->wd, g->td, j->qd + g->qd, g->F, r0, r1, g->n);
+}
+
+static ffn_group swiglu_group(const ds2_tensor *gate, const ds2_tensor *up, const ds2_tensor *down, int64_t e,
+                              int64_t F, int64_t D) {
+    ffn_group g;
+    memset(&g, 0, sizeof g);
+    g.wg = (const char *)gate->data + (size_t)(e * F) * gate->row_bytes;
+    g.wu = (const char *)up->data + (size_t)(e * F) * up->row_bytes;
+    g.wd = (const char *)down->data + (size_t)(e * D) * down->row_bytes;
+    g.tg = gate->type, g.tu = up->type, g.td = down->type;
+    g.same_act = ds2_type_traits_get(g.tg)->vec_dot_type == ds2_type_traits_get(g.tu)->vec_dot_type;
+    g.F = F;
+    return g;
+}
+
+/* Lays out the groups' scratch one after another (they all have their n set). */
+static void place_groups(ffn_job *j) {
+    const int64_t D = j->s->model->hp.n_embd;
+    size_t qg = 0, qu = 0, qd = 0, gu = 0;
+    for (int32_t i = 0; i < j->n_groups; i++) {
+        ffn_group *g = &j->groups[i];
+        g->qin_g = qg, g->qin_u = qu, g->qd = qd, g->gu = gu;
+        qg += ds2_matmul_qbuf_bytes(g->tg, D, g->n);
+        if (!g->same_act) qu += ds2_matmul_qbuf_bytes(g->tu, D, g->n);
+        qd += ds2_matmul_qbuf_bytes(g->td, g->F, g->n);
+        gu += (size_t)(g->n * g->F);
+    }
+}
+
+/* Thread 0, after routing: group the (token, slot) pairs by expert (counting sort, stable, so an expert's rows
+ * are in token order) and list the selected experts, then the shared one, as the job's groups. */
+static void group_by_expert(ffn_job *j) {
+    ds2_session *s = j->s;
+    const ds2_hparams *hp = &s->model->hp;
+    const ds2_layer *L = j->L;
+    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used, Fe = hp->n_ff_exp, TK = (int64_t)j->T * K;
     memset(s->exp_count, 0, (size_t)E * sizeof(int32_t));
-    for (int64_t i = 0; i < T * K; i++) s->exp_count[s->sel_ids[i]]++;
+    for (int64_t i = 0; i < TK; i++) s->exp_count[s->sel_ids[i]]++;
     int32_t start = 0;
     for (int64_t e = 0; e < E; e++) {
-        int32_t c = s->exp_count[e];
+        const int32_t c = s->exp_count[e];
         s->exp_count[e] = start;
         start += c;
     }
-    for (int64_t i = 0; i < T * K; i++) s->exp_rows[s->exp_count[s->sel_ids[i]]++] = (int32_t)i;
+    for (int64_t i = 0; i < TK; i++) {
+        const int32_t at = s->exp_count[s->sel_ids[i]]++;
+        s->exp_rows[at] = (int32_t)i;
+        j->pos[i] = at;
+    }
     /* exp_count[e] is now the end of expert e's run */
-
-    int32_t begin = 0;
+    int32_t ng = 0, begin = 0;
     for (int64_t e = 0; e < E; e++) {
-        const int32_t end = s->exp_count[e], n = end - begin;
-        if (n == 0) continue;
-        for (int32_t r = 0; r < n; r++) {
-            const int32_t tok = s->exp_rows[begin + r] / (int32_t)K;
-            memcpy(s->exp_in + (size_t)r * D, s->a + (size_t)tok * D, (size_t)D * sizeof(float));
-        }
-        /* expert e's matrices: rows [e·Fe, (e+1)·Fe) of gate/up, [e·D, (e+1)·D) of down */
-        swiglu_mlp(s, &L->gate_exps, &L->up_exps, &L->down_exps, (size_t)e * Fe, (size_t)e * D, s->exp_in, n, Fe,
-                   s->tmp);
-        for (int32_t r = 0; r < n; r++)
-            memcpy(s->exp_out + (size_t)s->exp_rows[begin + r] * D, s->tmp + (size_t)r * D, (size_t)D * sizeof(float));
+        const int32_t end = s->exp_count[e];
+        if (end == begin) continue; /* not selected by any token: its weights are never touched */
+        ffn_group *g = &j->groups[ng++];
+        *g = swiglu_group(&L->gate_exps, &L->up_exps, &L->down_exps, e, Fe, D);
+        g->n = end - begin;
+        g->pairs = s->exp_rows + begin;
+        g->out = j->out + (size_t)begin * D;
         begin = end;
     }
+    if (hp->n_expert_shared > 0) {
+        ffn_group *g = &j->groups[ng++];
+        *g = swiglu_group(&L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, Fe * hp->n_expert_shared, D);
+        g->n = j->T;
+        g->out = j->shared;
+    }
+    j->n_groups = ng;
+    place_groups(j);
+}
 
-    /* weighted sum in slot order, then the shared experts */
-    for (int32_t t = 0; t < T; t++) {
-        float *y = s->exp_in + (size_t)t * D;
-        for (int64_t i = 0; i < D; i++) y[i] = 0.0f;
-        for (int64_t k = 0; k < K; k++) {
-            const float w = s->sel_w[(size_t)t * K + k];
-            const float *o = s->exp_out + ((size_t)t * K + k) * D;
-            if (k == 0) for (int64_t i = 0; i < D; i++) y[i] = o[i] * w;
-            else for (int64_t i = 0; i < D; i++) y[i] += o[i] * w;
+static void ffn_worker(void *ctx, int32_t ith, int32_t nth) {
+    ffn_job *j = (ffn_job *)ctx;
+    ds2_session *s = j->s;
+    const ds2_hparams *hp = &s->model->hp;
+    const ds2_layer *L = j->L;
+    const int64_t D = hp->n_embd, E = hp->n_expert, K = hp->n_expert_used, T = j->T;
+    int64_t t0, t1;
+    if (j->moe) {
+        /* router logits [T][E]: activations rounded to the router's partner type, then rows of W_router */
+        ds2_pool_split(T, ith, nth, &t0, &t1);
+        const size_t rb = ds2_matmul_qbuf_bytes(L->gate_inp.type, D, 1);
+        ds2_quantize_act(L->gate_inp.type, s->a + (size_t)t0 * D, D, t1 - t0, (char *)s->qbuf + (size_t)t0 * rb);
+        ds2_pool_barrier(s->pool);
+        int64_t e0, e1;
+        ds2_pool_split(E, ith, nth, &e0, &e1);
+        ds2_matmul_q_rows(s->router, E, L->gate_inp.data, L->gate_inp.type, s->qbuf, D, e0, e1, T);
+        ds2_pool_barrier(s->pool);
+        for (int64_t t = t0; t < t1; t++)
+            ds2_moe_route(hp, s->router + (size_t)t * E, L->exp_probs_b.data, s->sel_ids + (size_t)t * K,
+                          s->sel_w + (size_t)t * K, j->route + (size_t)ith * 2 * E);
+        ds2_pool_barrier(s->pool);
+        if (ith == 0) group_by_expert(j);
+        ds2_pool_barrier(s->pool);
+    }
+    for_share(j, PHASE_INPUT, ith, nth, input_piece);
+    ds2_pool_barrier(s->pool);
+    for_share(j, PHASE_GATE_UP, ith, nth, gate_up_piece);
+    ds2_pool_barrier(s->pool);
+    for_share(j, PHASE_SWIGLU, ith, nth, swiglu_piece);
+    ds2_pool_barrier(s->pool);
+    for_share(j, PHASE_DOWN, ith, nth, down_piece);
+    if (!j->moe) return;
+    ds2_pool_barrier(s->pool);
+
+    /* y = Σ_k w_k·o_k in slot order (as llama.cpp's chain of adds), then + the shared experts' output */
+    int64_t i0, i1;
+    ds2_pool_split(T * D, ith, nth, &i0, &i1);
+    const int shared = hp->n_expert_shared > 0;
+    for (int64_t t = i0 / D; t * D < i1; t++) {
+        const int64_t a = t * D > i0 ? 0 : i0 - t * D, b = (t + 1) * D < i1 ? D : i1 - t * D;
+        float *y = s->tmp + (size_t)(t * D);
+        const float *sh = j->shared + (size_t)(t * D);
+        for (int64_t i = a; i < b; i++) {
+            float acc = 0.0f;
+            for (int64_t k = 0; k < K; k++) {
+                const float w = s->sel_w[t * K + k];
+                const float *o = j->out + (size_t)j->pos[t * K + k] * D;
+                if (k == 0) acc = o[i] * w;
+                else acc += o[i] * w;
+            }
+            y[i] = shared ? sh[i] + acc : acc;
         }
     }
-    if (hp->n_expert_shared > 0) {
-        swiglu_mlp(s, &L->gate_shexp, &L->up_shexp, &L->down_shexp, 0, 0, s->a, T, Fe * hp->n_expert_shared, s->tmp);
-        for (int64_t i = 0; i < (int64_t)T * D; i++) s->tmp[i] += s->exp_in[i];
-    } else {
-        memcpy(s->tmp, s->exp_in, (size_t)T * D * sizeof(float));
+}
+
+void ds2_ffn_forward(ds2_session *s, int l, int32_t T) {
+    const ds2_model *m = s->model;
+    const ds2_hparams *hp = &m->hp;
+    const ds2_layer *L = &m->w.layers[l];
+    const ffn_layout lay = ffn_plan(m, s->n_batch, ds2_pool_n_threads(s->pool));
+    char *ws = (char *)s->ffn_ws;
+    ffn_job j;
+    memset(&j, 0, sizeof j);
+    j.s = s, j.L = L, j.T = T;
+    j.groups = (ffn_group *)(ws + lay.groups);
+    j.pos = (int32_t *)(ws + lay.pos);
+    j.route = (float *)(ws + lay.route);
+    j.qin_g = ws + lay.qin_g, j.qin_u = ws + lay.qin_u, j.qd = ws + lay.qd;
+    j.g = (float *)(ws + lay.g), j.u = (float *)(ws + lay.u);
+    j.out = (float *)(ws + lay.out), j.shared = (float *)(ws + lay.shared);
+    j.moe = l >= hp->n_layer_dense;
+    if (!j.moe) {
+        j.groups[0] = swiglu_group(&L->ffn_gate, &L->ffn_up, &L->ffn_down, 0, hp->n_ff, hp->n_embd);
+        j.groups[0].n = T;
+        j.groups[0].out = s->tmp;
+        j.n_groups = 1;
+        place_groups(&j);
     }
+    ds2_pool_run(s->pool, ffn_worker, &j);
 }

@@ -9,7 +9,10 @@
 void ds2_moe_route(const ds2_hparams *hp, const float *logits, const float *bias, int32_t *ids, float *weights,
                    float *scratch);
 
-/* s->a [T][D] (normed input) → s->tmp [T][D]. */
+/* Bytes of scratch (session's ffn_ws) the FFN of this model needs for n_batch tokens on n_threads threads. */
+size_t ds2_ffn_workspace_bytes(const ds2_model *m, int32_t n_batch, int32_t n_threads);
+
+/* s->a [T][D] (normed input) → s->tmp [T][D], as one pool job. */
 void ds2_ffn_forward(ds2_session *s, int l, int32_t T);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "moe.h"
 #include "session.h"
 
 ds2_session_params ds2_session_default_params(void) {
@@ -21,8 +22,8 @@ ds2_session_params ds2_session_default_params(void) {
 /* All buffers in one list so create/free cannot drift apart. */
 #define SESSION_BUFFERS(X)                                                                                  \
     X(kv_latent) X(kv_pe) X(x) X(a) X(cq) X(q) X(kva) X(q_abs) X(o_lat) X(o) X(gather) X(cs) X(tmp) X(scores) \
-    X(w_uk) X(kv_naive) X(lat) X(ffn_g) X(ffn_u) X(router) X(select) X(sel_ids) X(sel_w) X(exp_rows)         \
-    X(exp_count) X(exp_out) X(exp_in) X(qbuf) X(qbuf2)
+    X(w_uk) X(kv_naive) X(lat) X(router) X(select) X(sel_ids) X(sel_w) X(exp_rows) X(exp_count) X(ffn_ws)     \
+    X(qbuf) X(qbuf2)
 
 void ds2_session_free(ds2_session *s) {
     if (!s) return;
@@ -98,7 +99,6 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
     const size_t D = hp->n_embd, H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dv = hp->v_head;
     const size_t dc = hp->kv_lora_rank, dq = dn + dr, E = hp->n_expert ? hp->n_expert : 1;
     const size_t K = hp->n_expert_used ? hp->n_expert_used : 1;
-    const size_t F = MAX2(MAX2((size_t)hp->n_ff, (size_t)hp->n_ff_exp * hp->n_expert_shared), (size_t)hp->n_ff_exp);
     const int naive = p.attn_mode == DS2_ATTN_NAIVE || (p.attn_mode == DS2_ATTN_AUTO && !m->w.split_kv_b);
     const size_t f = sizeof(float);
     struct { void **ptr; size_t bytes; } plan[] = {
@@ -119,16 +119,13 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
         {(void **)&s->w_uk, mul_size(NT * dn * dc, f)},
         {(void **)&s->kv_naive, naive ? mul_size(C * H * (dn + dv), f) : f},
         {(void **)&s->lat, naive ? mul_size(C * dc, f) : f},
-        {(void **)&s->ffn_g, mul_size(T * F, f)},
-        {(void **)&s->ffn_u, mul_size(T * F, f)},
         {(void **)&s->router, mul_size(T * E, f)},
         {(void **)&s->select, mul_size(2 * E, f)},
         {(void **)&s->sel_ids, mul_size(T * K, sizeof(int32_t))},
         {(void **)&s->sel_w, mul_size(T * K, f)},
         {(void **)&s->exp_rows, mul_size(T * K, sizeof(int32_t))},
         {(void **)&s->exp_count, mul_size(E, sizeof(int32_t))},
-        {(void **)&s->exp_out, mul_size(T * K * D, f)},
-        {(void **)&s->exp_in, mul_size(T * D, f)},
+        {&s->ffn_ws, ds2_ffn_workspace_bytes(m, p.n_batch, p.n_threads)},
         {&s->qbuf, qbuf_size(m, (int64_t)T, naive ? (int64_t)C : 0)},
         {&s->qbuf2, qbuf_size(m, (int64_t)T, 0)},
     };

@@ -39,16 +39,13 @@ struct ds2_session {
     float *w_uk;     /* [n_threads][dn][dc] dequantized W_UK of one head (legacy kv_b, absorbed) */
     float *kv_naive; /* [n_ctx][H][dn+dv] decompressed K-nope and V (naive mode only) */
     float *lat;      /* [n_ctx][dc] cached latents as f32 (naive mode only) */
-    float *ffn_g;    /* [T][max(F, Fe·S, Fe)] */
-    float *ffn_u;    /* [T][max(F, Fe·S, Fe)] */
     float *router;   /* [T][E] gate probabilities */
     float *select;   /* [T][E] selection scores */
     int32_t *sel_ids;    /* [T][K] chosen experts */
     float *sel_w;        /* [T][K] their weights */
     int32_t *exp_rows;   /* [T·K] (token·K + slot) grouped by expert */
     int32_t *exp_count;  /* [E] */
-    float *exp_out;      /* [T][K][D] expert outputs before weighting */
-    float *exp_in;       /* [T][D] gathered inputs of one expert */
+    void *ffn_ws;        /* the FFN/MoE job's scratch (moe.c: ds2_ffn_workspace_bytes) */
     void *qbuf;      /* quantized activations */
     void *qbuf2;     /* a second one (gate/up share qbuf while down uses qbuf2) */
     size_t qbuf_bytes;

@@ -1,15 +1,20 @@
 /* threadpool.c — persistent worker threads (threadpool.h).
  *
- * Protocol: the caller publishes (fn, ctx), sets `pending` = n−1 and bumps the generation counter `gen`
- * (release, under the mutex, then broadcasts). Each worker waits for `gen` to change — first spinning briefly,
- * then blocking on cv_work with the check made under the mutex, so a bump cannot be missed — runs fn, and
- * decrements `pending` (acq_rel); the worker that brings it to 0 signals cv_done under the mutex. The caller
- * runs ith = 0 itself, then waits (spin, then cv_done under the mutex) until `pending` is 0. Acquire/release on
- * gen and pending order the job description before the workers' reads and their results before the caller's
- * return. Only portable pthread mutex/condvar and C11 atomics are used (works with Emscripten pthreads).
+ * Three waits, one pattern: a job start (workers wait for the generation counter `gen` to change), a job end
+ * (the caller waits for `pending` to reach 0) and a barrier inside a job (threads wait for `bar_phase` to
+ * change). A waiter first polls the atomic (a job phase is often microseconds long, far below the cost of
+ * sleeping and being woken), then announces itself in a sleeper count and blocks on a condition variable,
+ * re-checking under the mutex. The side that changes the atomic signals only when the sleeper count is
+ * non-zero, so a hand-off between spinning threads costs no mutex and no system call. This is safe because
+ * both sides use sequentially consistent operations: the changer stores the atomic and then loads the count,
+ * the waiter bumps the count and then loads the atomic, so at least one of them sees the other; a waiter that
+ * counted itself holds the mutex until pthread_cond_wait releases it, so the signal (sent under the mutex)
+ * cannot fall between its check and its wait. Only portable pthread mutex/condvar and C11 atomics are used;
+ * under Emscripten they map to Atomics.wait/notify, which workers (Web Workers, Node worker_threads) may use.
  * One ds2_pool_run at a time per pool; fn must not call ds2_pool_run on the same pool.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 #include "threadpool.h"
@@ -33,6 +38,7 @@ void ds2_pool_split(int64_t n, int32_t ith, int32_t nth, int64_t *r0, int64_t *r
 
 struct ds2_pool {
     int32_t n;
+    uint64_t runs;
 };
 
 ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
@@ -49,7 +55,7 @@ ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
 }
 
 void ds2_pool_run(ds2_pool *pool, ds2_pool_fn fn, void *ctx) {
-    (void)pool;
+    if (pool) pool->runs++;
     fn(ctx, 0, 1);
 }
 
@@ -58,22 +64,41 @@ int32_t ds2_pool_n_threads(const ds2_pool *pool) {
     return 1;
 }
 
+void ds2_pool_barrier(ds2_pool *pool) { (void)pool; }
+
+uint64_t ds2_pool_n_runs(const ds2_pool *pool) { return pool ? pool->runs : 0; }
+uint64_t ds2_pool_n_barriers(const ds2_pool *pool) {
+    (void)pool;
+    return 0;
+}
+
 void ds2_pool_free(ds2_pool *pool) { free(pool); }
 
 #else /* DS2_THREADS */
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
-/* Polls of an atomic before blocking on a condition variable (a few µs to tens of µs). */
+/* Polls of an atomic before sleeping on a condition variable. Native: PAUSE is 10-140 cycles, so a few µs to
+ * a few hundred µs. wasm has no pause instruction and a poll is ~1 ns, so it polls more to cover the
+ * serial gaps between jobs (norms, routing) of a decoded token without a sleep/wake round trip. */
+#if defined(__EMSCRIPTEN__) || defined(__wasm__)
+#define SPIN_ITERS (1 << 17)
+#else
 #define SPIN_ITERS 8192
+#endif
 
-static inline void cpu_relax(void) {
+/* One poll interval of spin number i. Every 256th also yields the CPU: with more runnable threads than cores
+ * (a loaded machine) the thread we wait for may be queued behind us, and a pure spin would hold it off for a
+ * whole time slice; with a core to spare sched_yield returns at once. */
+static inline void cpu_relax(int i) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
     __asm__ __volatile__("yield");
 #endif
+    if ((i & 255) == 255) sched_yield();
 }
 
 typedef struct worker {
@@ -87,12 +112,19 @@ struct ds2_pool {
     int32_t n_started; /* workers successfully created */
     worker *workers;   /* n−1 entries, ith = 1..n−1 */
     pthread_mutex_t mu;
-    pthread_cond_t cv_work, cv_done;
-    atomic_uint gen;   /* bumped once per job */
-    atomic_int pending; /* workers still running the current job */
-    atomic_int stop;
+    pthread_cond_t cv_work, cv_done, cv_bar;
     ds2_pool_fn fn;    /* current job; written before gen is bumped */
     void *ctx;
+    uint64_t runs, barriers; /* statistics, written by the caller / thread 0 only */
+    /* each hot atomic on its own cache line: spinning readers of one must not slow the writers of another */
+    _Alignas(64) atomic_uint gen;     /* bumped once per job */
+    atomic_int work_sleepers;         /* workers blocked on cv_work */
+    atomic_int stop;
+    _Alignas(64) atomic_int pending;  /* workers still running the current job */
+    atomic_int done_sleeper;          /* 1 while the caller is blocked on cv_done */
+    _Alignas(64) atomic_int bar_count; /* threads arrived at the current barrier */
+    _Alignas(64) atomic_uint bar_phase; /* bumped when the last one arrives */
+    atomic_int bar_sleepers;          /* threads blocked on cv_bar */
 };
 
 static void *worker_main(void *arg) {
@@ -103,20 +135,20 @@ static void *worker_main(void *arg) {
         unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
         for (int i = 0; g == seen && i < SPIN_ITERS; i++) {
             if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
-            cpu_relax();
+            cpu_relax(i);
             g = atomic_load_explicit(&p->gen, memory_order_acquire);
         }
         if (g == seen) {
             pthread_mutex_lock(&p->mu);
-            while ((g = atomic_load_explicit(&p->gen, memory_order_acquire)) == seen &&
-                   !atomic_load_explicit(&p->stop, memory_order_relaxed))
-                pthread_cond_wait(&p->cv_work, &p->mu);
+            atomic_fetch_add(&p->work_sleepers, 1);
+            while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop)) pthread_cond_wait(&p->cv_work, &p->mu);
+            atomic_fetch_sub(&p->work_sleepers, 1);
             pthread_mutex_unlock(&p->mu);
             if (g == seen) break; /* stop */
         }
         seen = g;
         p->fn(p->ctx, w->ith, p->n);
-        if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+        if (atomic_fetch_sub(&p->pending, 1) == 1 && atomic_load(&p->done_sleeper)) {
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->cv_done);
             pthread_mutex_unlock(&p->mu);
@@ -127,10 +159,11 @@ static void *worker_main(void *arg) {
 
 static void pool_stop_and_free(ds2_pool *p) {
     pthread_mutex_lock(&p->mu);
-    atomic_store_explicit(&p->stop, 1, memory_order_relaxed);
+    atomic_store(&p->stop, 1);
     pthread_cond_broadcast(&p->cv_work);
     pthread_mutex_unlock(&p->mu);
     for (int32_t i = 0; i < p->n_started; i++) pthread_join(p->workers[i].thread, NULL);
+    pthread_cond_destroy(&p->cv_bar);
     pthread_cond_destroy(&p->cv_done);
     pthread_cond_destroy(&p->cv_work);
     pthread_mutex_destroy(&p->mu);
@@ -145,12 +178,19 @@ ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
         return ds2_fail(err, DS2_E_INVALID_ARG, "n_threads = %d: must be 0..%d", (int)n_threads,
                         DS2_POOL_MAX_THREADS);
     if (n_threads == 0) n_threads = 1;
-    ds2_pool *p = (ds2_pool *)calloc(1, sizeof *p);
+    /* the struct's cache-line-aligned members need a 64-byte aligned block (its size is a multiple of 64) */
+    ds2_pool *p = (ds2_pool *)aligned_alloc(64, sizeof *p);
     if (!p) return ds2_fail(err, DS2_E_NOMEM, "thread pool: out of memory");
+    memset(p, 0, sizeof *p);
     p->n = n_threads;
     atomic_init(&p->gen, 0u);
-    atomic_init(&p->pending, 0);
+    atomic_init(&p->work_sleepers, 0);
     atomic_init(&p->stop, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->done_sleeper, 0);
+    atomic_init(&p->bar_count, 0);
+    atomic_init(&p->bar_phase, 0u);
+    atomic_init(&p->bar_sleepers, 0);
     if (n_threads > 1) {
         p->workers = (worker *)calloc((size_t)(n_threads - 1), sizeof *p->workers);
         if (!p->workers) {
@@ -165,6 +205,7 @@ ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
     }
     pthread_cond_init(&p->cv_work, NULL);
     pthread_cond_init(&p->cv_done, NULL);
+    pthread_cond_init(&p->cv_bar, NULL);
     for (int32_t i = 0; i < n_threads - 1; i++) {
         worker *w = &p->workers[i];
         w->pool = p;
@@ -183,30 +224,69 @@ ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
 }
 
 void ds2_pool_run(ds2_pool *p, ds2_pool_fn fn, void *ctx) {
-    if (!p || p->n <= 1) {
+    if (!p) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->runs++;
+    if (p->n <= 1) {
         fn(ctx, 0, 1);
         return;
     }
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
-    pthread_mutex_lock(&p->mu);
-    atomic_fetch_add_explicit(&p->gen, 1u, memory_order_release);
-    pthread_cond_broadcast(&p->cv_work);
-    pthread_mutex_unlock(&p->mu);
+    atomic_fetch_add(&p->gen, 1u); /* seq_cst: publishes fn/ctx/pending, ordered before the sleeper check */
+    if (atomic_load(&p->work_sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->cv_work);
+        pthread_mutex_unlock(&p->mu);
+    }
 
     fn(ctx, 0, p->n);
 
     for (int i = 0; i < SPIN_ITERS; i++) {
         if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
-        cpu_relax();
+        cpu_relax(i);
     }
     pthread_mutex_lock(&p->mu);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->done_sleeper, 1);
+    while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->cv_done, &p->mu);
+    atomic_store(&p->done_sleeper, 0);
+    pthread_mutex_unlock(&p->mu);
+}
+
+void ds2_pool_barrier(ds2_pool *p) {
+    if (!p || p->n <= 1) return;
+    /* read the phase before arriving: the last arrival bumps it, and that may happen right after our arrival */
+    const unsigned ph = atomic_load_explicit(&p->bar_phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&p->bar_count, 1, memory_order_acq_rel) == p->n - 1) {
+        /* last to arrive (it has acquired every earlier arrival's writes through the count's RMW chain):
+         * reset the count for the next barrier, then release the others */
+        atomic_store_explicit(&p->bar_count, 0, memory_order_relaxed);
+        p->barriers++; /* the last arrival is unique, so this plain counter has one writer at a time */
+        atomic_fetch_add(&p->bar_phase, 1u);
+        if (atomic_load(&p->bar_sleepers) > 0) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_broadcast(&p->cv_bar);
+            pthread_mutex_unlock(&p->mu);
+        }
+        return;
+    }
+    for (int i = 0; i < SPIN_ITERS; i++) {
+        if (atomic_load_explicit(&p->bar_phase, memory_order_acquire) != ph) return;
+        cpu_relax(i);
+    }
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->bar_sleepers, 1);
+    while (atomic_load(&p->bar_phase) == ph) pthread_cond_wait(&p->cv_bar, &p->mu);
+    atomic_fetch_sub(&p->bar_sleepers, 1);
     pthread_mutex_unlock(&p->mu);
 }
 
 int32_t ds2_pool_n_threads(const ds2_pool *pool) { return pool ? pool->n : 1; }
+uint64_t ds2_pool_n_runs(const ds2_pool *pool) { return pool ? pool->runs : 0; }
+uint64_t ds2_pool_n_barriers(const ds2_pool *pool) { return pool ? pool->barriers : 0; }
 
 void ds2_pool_free(ds2_pool *pool) {
     if (pool) pool_stop_and_free(pool);
