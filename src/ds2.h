@@ -57,6 +57,19 @@ uint64_t ds2_loader_bytes_fed(const ds2_loader *loader);
 ds2_status ds2_loader_finish(ds2_loader *loader, ds2_model **out, ds2_error *err);
 void ds2_loader_free(ds2_loader *loader);
 
+/* gguf-split shards (llama.cpp's <prefix>-00001-of-0000N.gguf). Every shard is a complete GGUF with its own header
+ * and tensor directory, so each is parsed on its own: feed the N shards in any interleaving (as parallel
+ * downloads deliver them), each stream in order. Shard i's tensor data goes straight to its final place,
+ * reserved once shard i's directory has been read — no copy, and no waiting for the other shards. `shard` is
+ * the stream's index 0..n_shards-1 (in any order: a shard's place in the set is its split.no). shard_bytes:
+ * each shard's size if known (0 if not), or NULL. As each directory arrives, the set is checked (named errors:
+ * split.count ≠ n_shards = a shard missing or too many, shards disagreeing, a split.no twice, a tensor in two
+ * shards); ds2_loader_finish reports a truncated shard, checks split.tensors.count and combines the shards into
+ * one model (shard 0's metadata). ds2_loader_feed fails on a split loader. */
+ds2_status ds2_loader_create_split(const ds2_loader_params *params, int32_t n_shards, const uint64_t *shard_bytes,
+                                   ds2_loader **out, ds2_error *err);
+ds2_status ds2_loader_feed_shard(ds2_loader *loader, int32_t shard, const void *data, size_t n, ds2_error *err);
+
 /* Convenience for native hosts: streams a file from disk through a loader. */
 ds2_status ds2_model_load_file(const char *path, const ds2_loader_params *params, ds2_model **out,
                                ds2_error *err);

@@ -98,6 +98,10 @@ struct ds2_gguf {
     uint8_t *arena;
     size_t arena_size;
     int arena_owned;
+
+    /* a reader made by ds2_gguf_merge: its tensors' data lives in the shards' arenas, owned here */
+    void **shard_arenas;
+    int32_t n_shard_arenas;
 };
 
 /* ===== Small helpers ============================================================================== */
@@ -959,6 +963,8 @@ void ds2_gguf_free(ds2_gguf *g) {
     free(g->ti_set.slots);
     free(g->order);
     if (g->arena_owned) ds2_arena_free(g->arena);
+    for (int32_t i = 0; i < g->n_shard_arenas; i++) ds2_arena_free(g->shard_arenas[i]);
+    free(g->shard_arenas);
     free(g);
 }
 
@@ -1010,3 +1016,87 @@ void *ds2_arena_alloc(size_t size, size_t align) {
 }
 
 void ds2_arena_free(void *p) { free(p); }
+
+/* ===== gguf-split shards ========================================================================== */
+
+/* Moves the shards' contents into one new reader. Everything that can fail (allocation) happens before
+ * anything moves, so on failure the shards are untouched. Entries moved out of a shard are zeroed, which its
+ * ds2_gguf_free then skips (free(NULL)). */
+ds2_status ds2_gguf_merge(ds2_gguf *const *shards, int32_t n, ds2_gguf **out, ds2_error *err) {
+    if (!shards || n < 1 || !out) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_gguf_merge: bad arguments");
+    *out = NULL;
+    int64_t n_kv = 0, n_ti = 0;
+    uint64_t fed = 0, data = 0;
+    for (int32_t i = 0; i < n; i++) {
+        if (!shards[i] || shards[i]->state != ST_DONE)
+            return ds2_fail(err, DS2_E_STATE, "ds2_gguf_merge: shard %d has not been read completely", (int)i);
+        n_ti += shards[i]->n_ti;
+        fed += shards[i]->pos;
+        data += shards[i]->data_size;
+    }
+    const ds2_gguf *s0 = shards[0];
+    for (int64_t i = 0; i < s0->n_kv; i++)
+        if (strncmp(s0->kvs[i].key, "split.", 6) != 0) n_kv++;
+
+    ds2_gguf *g = calloc(1, sizeof *g);
+    if (!g) return ds2_fail(err, DS2_E_NOMEM, "cannot allocate the merged GGUF reader");
+    g->kvs = calloc((size_t)(n_kv ? n_kv : 1), sizeof *g->kvs);
+    g->key_lens = calloc((size_t)(n_kv ? n_kv : 1), sizeof *g->key_lens);
+    g->tensors = calloc((size_t)(n_ti ? n_ti : 1), sizeof *g->tensors);
+    g->name_lens = calloc((size_t)(n_ti ? n_ti : 1), sizeof *g->name_lens);
+    g->shard_arenas = calloc((size_t)n, sizeof *g->shard_arenas);
+    if (!g->kvs || !g->key_lens || !g->tensors || !g->name_lens || !g->shard_arenas) {
+        ds2_gguf_free(g);
+        return ds2_fail(err, DS2_E_NOMEM, "cannot allocate the merged tensor directory (%lld tensors)",
+                        (long long)n_ti);
+    }
+    g->kv_cap = n_kv ? n_kv : 1;
+    g->ti_cap = n_ti ? n_ti : 1;
+    /* the hash sets, sized up front so that adding cannot fail later */
+    for (int which = 0; which < 2; which++) {
+        hset *h = which == 0 ? &g->kv_set : &g->ti_set;
+        uint64_t items = which == 0 ? (uint64_t)n_kv : (uint64_t)n_ti;
+        uint32_t cap = 64;
+        while ((uint64_t)cap < items * 2 + 2) cap *= 2;
+        h->slots = calloc(cap, sizeof *h->slots);
+        if (!h->slots) {
+            ds2_gguf_free(g);
+            return ds2_fail(err, DS2_E_NOMEM, "cannot allocate the merged name index");
+        }
+        h->cap = cap;
+    }
+
+    /* nothing can fail from here on */
+    g->version = s0->version;
+    g->alignment = s0->alignment;
+    for (int64_t i = 0; i < s0->n_kv; i++) {
+        ds2_gguf_kv *kv = &s0->kvs[i];
+        if (strncmp(kv->key, "split.", 6) == 0) continue;
+        g->kvs[g->n_kv] = *kv;
+        g->key_lens[g->n_kv] = s0->key_lens[i];
+        memset(kv, 0, sizeof *kv);
+        hset_add(g, 0, (uint32_t)g->n_kv);
+        g->n_kv++;
+    }
+    for (int32_t s = 0; s < n; s++) {
+        ds2_gguf *sh = shards[s];
+        for (int64_t i = 0; i < sh->n_ti; i++) {
+            g->tensors[g->n_ti] = sh->tensors[i]; /* offset stays relative to its shard's data section */
+            g->name_lens[g->n_ti] = sh->name_lens[i];
+            sh->tensors[i].name = NULL;
+            hset_add(g, 1, (uint32_t)g->n_ti);
+            g->n_ti++;
+        }
+        void *a = ds2_gguf_take_arena(sh, NULL);
+        if (a) g->shard_arenas[g->n_shard_arenas++] = a;
+    }
+    g->n_kv_decl = g->n_kv;
+    g->n_tensors_decl = g->n_ti;
+    g->pos = fed;
+    g->data_size = data;
+    g->dir_ready = 1;
+    g->state = ST_DONE;
+    *out = g;
+    ds2_error_clear(err);
+    return DS2_OK;
+}

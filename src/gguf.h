@@ -81,6 +81,14 @@ const ds2_gguf_tensor *ds2_gguf_find_tensor(const ds2_gguf *g, const char *name)
  * stay valid. Returns NULL for a file without tensors. */
 void *ds2_gguf_take_arena(ds2_gguf *g, size_t *size);
 
+/* gguf-split (llama.cpp tools/gguf-split): combines completely read shards, given in split.no order, into one
+ * reader — shard 0's metadata without the split.* keys, and every shard's tensors, whose data stays where each
+ * shard's reader put it (their arenas move into the result; ds2_gguf_take_arena then returns NULL). Tensor
+ * offsets stay relative to their own shard. Names are not checked for duplicates here (the loader does that
+ * as each shard's directory arrives). On success the shards are left empty (free them); on failure they are
+ * untouched. */
+ds2_status ds2_gguf_merge(ds2_gguf *const *shards, int32_t n, ds2_gguf **out, ds2_error *err);
+
 /* 64-byte (or `align`, if larger) aligned allocation for weights; NULL on failure or size overflow. */
 void *ds2_arena_alloc(size_t size, size_t align);
 void ds2_arena_free(void *p);

@@ -10,9 +10,21 @@
 #include "tokenizer.h"
 
 struct ds2_loader {
-    ds2_gguf *g;
+    ds2_gguf *g;            /* the file; for shards, the merged reader once ds2_loader_finish has combined them */
     ds2_loader_params params;
+    /* gguf-split: one reader per feeding stream, each checked against the others once its directory is read */
+    int32_t n_shards;       /* 0: a single file */
+    ds2_gguf **shards;
+    int32_t *split_no;      /* per stream: its split.no once its directory is read, else -1 */
+    int32_t split_count;    /* split.count agreed on so far (-1: none read yet) */
 };
+
+static void free_shards(ds2_loader *l) {
+    if (!l->shards) return;
+    for (int32_t i = 0; i < l->n_shards; i++) ds2_gguf_free(l->shards[i]);
+    free(l->shards);
+    l->shards = NULL;
+}
 
 ds2_loader_params ds2_loader_default_params(void) {
     ds2_loader_params p = {0};
@@ -36,16 +48,172 @@ ds2_status ds2_loader_create(const ds2_loader_params *params, ds2_loader **out, 
 
 ds2_status ds2_loader_feed(ds2_loader *l, const void *data, size_t n, ds2_error *err) {
     if (!l || (!data && n)) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_feed: NULL argument");
+    if (l->n_shards) return ds2_fail(err, DS2_E_STATE, "ds2_loader_feed: a split loader takes ds2_loader_feed_shard");
     if (!l->g) return ds2_fail(err, DS2_E_STATE, "ds2_loader_feed: the loader has already finished");
     return ds2_gguf_feed(l->g, data, n, err);
 }
 
-uint64_t ds2_loader_bytes_expected(const ds2_loader *l) { return l && l->g ? ds2_gguf_bytes_expected(l->g) : 0; }
-uint64_t ds2_loader_bytes_fed(const ds2_loader *l) { return l && l->g ? ds2_gguf_bytes_fed(l->g) : 0; }
+/* ---- gguf-split shards ---- */
+
+ds2_status ds2_loader_create_split(const ds2_loader_params *params, int32_t n_shards, const uint64_t *shard_bytes,
+                                   ds2_loader **out, ds2_error *err) {
+    if (!out) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_create_split: out is NULL");
+    *out = NULL;
+    if (n_shards < 1 || n_shards > 99999)
+        return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_create_split: %d shards (1..99999)", (int)n_shards);
+    ds2_loader *l = calloc(1, sizeof *l);
+    if (!l) return ds2_fail(err, DS2_E_NOMEM, NULL);
+    l->params = params ? *params : ds2_loader_default_params();
+    l->n_shards = n_shards;
+    l->split_count = -1;
+    l->shards = calloc((size_t)n_shards, sizeof *l->shards);
+    l->split_no = malloc((size_t)n_shards * sizeof *l->split_no);
+    if (!l->shards || !l->split_no) {
+        ds2_loader_free(l);
+        return ds2_fail(err, DS2_E_NOMEM, NULL);
+    }
+    for (int32_t i = 0; i < n_shards; i++) {
+        l->split_no[i] = -1;
+        ds2_status st = ds2_gguf_create(shard_bytes ? shard_bytes[i] : 0, &l->shards[i], err);
+        if (st != DS2_OK) {
+            ds2_loader_free(l);
+            return st;
+        }
+    }
+    *out = l;
+    return DS2_OK;
+}
+
+/* An integer split.* key of stream i, or -1 with a named error. */
+static int64_t split_key(ds2_loader *l, int32_t i, const char *key, ds2_status *st, ds2_error *err) {
+    const ds2_gguf_kv *kv = ds2_gguf_find_kv(l->shards[i], key);
+    if (!kv) {
+        if (l->n_shards == 1 && strcmp(key, "split.tensors.count") != 0) return strcmp(key, "split.no") ? 1 : 0;
+        *st = ds2_fail(err, DS2_E_MISSING_KEY, "shard #%d has no %s: it is not a gguf-split shard", (int)i, key);
+        return -1;
+    }
+    if (kv->type == DS2_GGUF_STRING || kv->type == DS2_GGUF_ARRAY || kv->type == DS2_GGUF_F32 ||
+        kv->type == DS2_GGUF_F64 || kv->i64 < 0 || kv->i64 > INT32_MAX) {
+        *st = ds2_fail(err, DS2_E_BAD_KEY_TYPE, "shard #%d: %s is not a count", (int)i, key);
+        return -1;
+    }
+    return kv->i64;
+}
+
+/* Stream i's directory has just been read: it must belong to the same set as the others (split.count equal to
+ * theirs and to the number of streams), hold a split.no no other stream holds, and no tensor another shard
+ * has. Checked now, so a bad set fails before its data is downloaded. */
+static ds2_status check_shard(ds2_loader *l, int32_t i, ds2_error *err) {
+    ds2_status st = DS2_OK;
+    int64_t count = split_key(l, i, "split.count", &st, err);
+    if (count < 0) return st;
+    int64_t no = split_key(l, i, "split.no", &st, err);
+    if (no < 0) return st;
+    if (l->split_count >= 0 && count != l->split_count)
+        return ds2_fail(err, DS2_E_INVALID_ARG,
+                        "shard #%d says split.count = %lld but an earlier shard says %d: the shards are not one set",
+                        (int)i, (long long)count, (int)l->split_count);
+    if (count != l->n_shards)
+        return ds2_fail(err, DS2_E_INVALID_ARG, "shard #%d says split.count = %lld but %d shard%s given: %s", (int)i,
+                        (long long)count, (int)l->n_shards, l->n_shards == 1 ? " was" : "s were",
+                        count > l->n_shards ? "a shard is missing" : "too many shards");
+    if (no >= count)
+        return ds2_fail(err, DS2_E_INVALID_ARG, "shard #%d says split.no = %lld, not below split.count = %lld", (int)i,
+                        (long long)no, (long long)count);
+    for (int32_t j = 0; j < l->n_shards; j++)
+        if (j != i && l->split_no[j] == no)
+            return ds2_fail(err, DS2_E_DUPLICATE, "shards #%d and #%d are both split.no %lld (file %05lld of %05lld)",
+                            (int)j, (int)i, (long long)no, (long long)no + 1, (long long)count);
+    const ds2_gguf *g = l->shards[i];
+    for (int64_t t = 0; t < ds2_gguf_n_tensors(g); t++) {
+        const char *name = ds2_gguf_tensor_at(g, t)->name;
+        for (int32_t j = 0; j < l->n_shards; j++)
+            if (l->split_no[j] >= 0 && ds2_gguf_find_tensor(l->shards[j], name))
+                return ds2_fail(err, DS2_E_DUPLICATE, "tensor '%s' is in shard %lld and in shard %d of the set",
+                                name, (long long)no, (int)l->split_no[j]);
+    }
+    l->split_count = (int32_t)count;
+    l->split_no[i] = (int32_t)no;
+    return DS2_OK;
+}
+
+ds2_status ds2_loader_feed_shard(ds2_loader *l, int32_t shard, const void *data, size_t n, ds2_error *err) {
+    if (!l || (!data && n)) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_feed_shard: NULL argument");
+    if (!l->n_shards) return ds2_fail(err, DS2_E_STATE, "ds2_loader_feed_shard: not a split loader");
+    if (!l->shards) return ds2_fail(err, DS2_E_STATE, "ds2_loader_feed_shard: the loader has already finished");
+    if (shard < 0 || shard >= l->n_shards)
+        return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_feed_shard: shard %d of %d", (int)shard, (int)l->n_shards);
+    ds2_gguf *g = l->shards[shard];
+    int was_ready = ds2_gguf_directory_ready(g);
+    ds2_status st = ds2_gguf_feed(g, data, n, err);
+    if (st == DS2_OK && !was_ready && ds2_gguf_directory_ready(g)) st = check_shard(l, shard, err);
+    return st;
+}
+
+/* At the end: every shard complete, split.tensors.count right, then one merged reader in l->g. */
+static ds2_status finish_shards(ds2_loader *l, ds2_error *err) {
+    for (int32_t i = 0; i < l->n_shards; i++) {
+        ds2_status st = ds2_gguf_finish(l->shards[i], err);
+        if (st != DS2_OK) {
+            if (err) {
+                char msg[sizeof err->message];
+                snprintf(msg, sizeof msg, "shard #%d: %.200s", (int)i, err->message);
+                memcpy(err->message, msg, sizeof msg);
+            }
+            return st;
+        }
+        if (l->split_no[i] < 0) return ds2_fail(err, DS2_E_STATE, "shard #%d was not checked", (int)i);
+    }
+    ds2_gguf **order = calloc((size_t)l->n_shards, sizeof *order);
+    if (!order) return ds2_fail(err, DS2_E_NOMEM, NULL);
+    int64_t n_tensors = 0;
+    for (int32_t i = 0; i < l->n_shards; i++) {
+        order[l->split_no[i]] = l->shards[i]; /* distinct and < n_shards: check_shard */
+        n_tensors += ds2_gguf_n_tensors(l->shards[i]);
+    }
+    ds2_status st = DS2_OK;
+    int32_t first = 0; /* the stream holding split.no 0, whose split.tensors.count counts */
+    while (l->split_no[first] != 0) first++;
+    if (l->n_shards > 1 || ds2_gguf_find_kv(order[0], "split.tensors.count")) {
+        int64_t want = split_key(l, first, "split.tensors.count", &st, err);
+        if (st == DS2_OK && want != n_tensors)
+            st = ds2_fail(err, DS2_E_MISSING_TENSOR, "the shards hold %lld tensors but split.tensors.count = %lld",
+                          (long long)n_tensors, (long long)want);
+    }
+    if (st == DS2_OK) st = ds2_gguf_merge(order, l->n_shards, &l->g, err);
+    free(order);
+    return st;
+}
+
+uint64_t ds2_loader_bytes_expected(const ds2_loader *l) {
+    if (!l) return 0;
+    if (!l->n_shards || !l->shards) return l->g ? ds2_gguf_bytes_expected(l->g) : 0;
+    uint64_t sum = 0;
+    for (int32_t i = 0; i < l->n_shards; i++) {
+        uint64_t e = ds2_gguf_bytes_expected(l->shards[i]);
+        if (!e) return 0; /* a shard's directory is still unread */
+        sum += e;
+    }
+    return sum;
+}
+
+uint64_t ds2_loader_bytes_fed(const ds2_loader *l) {
+    if (!l) return 0;
+    if (!l->n_shards || !l->shards) return l->g ? ds2_gguf_bytes_fed(l->g) : 0;
+    uint64_t sum = 0;
+    for (int32_t i = 0; i < l->n_shards; i++) sum += ds2_gguf_bytes_fed(l->shards[i]);
+    return sum;
+}
 
 ds2_status ds2_loader_finish(ds2_loader *l, ds2_model **out, ds2_error *err) {
     if (!l || !out) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_loader_finish: NULL argument");
     *out = NULL;
+    if (l->n_shards && !l->g) {
+        if (!l->shards) return ds2_fail(err, DS2_E_STATE, "ds2_loader_finish: the loader has already finished");
+        ds2_status st = finish_shards(l, err);
+        if (st != DS2_OK) return st;
+        free_shards(l);
+    }
     if (!l->g) return ds2_fail(err, DS2_E_STATE, "ds2_loader_finish: the loader has already finished");
     ds2_status st = ds2_gguf_finish(l->g, err);
     if (st != DS2_OK) return st;
@@ -76,6 +244,8 @@ ds2_status ds2_loader_finish(ds2_loader *l, ds2_model **out, ds2_error *err) {
 
 void ds2_loader_free(ds2_loader *l) {
     if (!l) return;
+    free_shards(l);
+    free(l->split_no);
     ds2_gguf_free(l->g);
     free(l);
 }
