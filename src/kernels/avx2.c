@@ -644,3 +644,114 @@ void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *
     for (; i < n; i++) sum += (double)(ds2_bf16_to_float_inline(x[i]) * ds2_bf16_to_float_inline(y[i]));
     *s = (float)sum;
 }
+
+/* ---- multi-token tiles (kernels.h ds2_gemm_get; packing and blocking in gemm_pack.h) ---------------------- */
+#include "gemm_pack.h"
+
+/* Σ of the 8 int32 lanes of each v[i] → lane i (v[0..3] → low half, v[4..7] → high half) */
+static inline __m256i hsum8_i32(const __m256i v[8]) {
+    const __m256i a = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i b = _mm256_hadd_epi32(_mm256_hadd_epi32(v[4], v[5]), _mm256_hadd_epi32(v[6], v[7]));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(a, b, 0x20), _mm256_permute2x128_si256(a, b, 0x31));
+}
+
+/* q32: lanes of sumf are (row k, token t) at 4t + k; per block sumf += (float)sumi·(d_w·d_a) lane-wise. */
+static void q32_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    const int16_t *wq = (const int16_t *)w4, *q0 = (const int16_t *)a0, *q1 = (const int16_t *)a1;
+    const float *wd = (const float *)(w4 + (size_t)nb * 4 * 32 * 2);
+    const float *d0 = (const float *)(a0 + (size_t)nb * 32 * 2), *d1 = (const float *)(a1 + (size_t)nb * 32 * 2);
+    __m256 sumf = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const __m256i x0l = _mm256_loadu_si256((const __m256i *)(q0 + 32 * ib));
+        const __m256i x0h = _mm256_loadu_si256((const __m256i *)(q0 + 32 * ib + 16));
+        const __m256i x1l = _mm256_loadu_si256((const __m256i *)(q1 + 32 * ib));
+        const __m256i x1h = _mm256_loadu_si256((const __m256i *)(q1 + 32 * ib + 16));
+        __m256i v[8];
+        for (int k = 0; k < 4; k++) {
+            const __m256i wl = _mm256_loadu_si256((const __m256i *)(wq + (ib * 4 + k) * 32));
+            const __m256i wh = _mm256_loadu_si256((const __m256i *)(wq + (ib * 4 + k) * 32 + 16));
+            v[k] = _mm256_add_epi32(_mm256_madd_epi16(wl, x0l), _mm256_madd_epi16(wh, x0h));
+            v[4 + k] = _mm256_add_epi32(_mm256_madd_epi16(wl, x1l), _mm256_madd_epi16(wh, x1h));
+        }
+        const __m256 sumi = _mm256_cvtepi32_ps(hsum8_i32(v)); /* exact: |sumi| < 2^24 */
+        const __m256 dw = _mm256_broadcast_ps((const __m128 *)(wd + 4 * ib));
+        const __m256 da = _mm256_setr_m128(_mm_set1_ps(d0[ib]), _mm_set1_ps(d1[ib]));
+        sumf = _mm256_add_ps(sumf, _mm256_mul_ps(sumi, _mm256_mul_ps(dw, da)));
+    }
+    _mm_storeu_ps(out[0], _mm256_castps256_ps128(sumf));
+    _mm_storeu_ps(out[1], _mm256_extractf128_ps(sumf, 1));
+}
+
+/* kq: per super-block 8 int32 lane vectors (row k, token t), then the reference's float steps per (k, t):
+ * sums[l] += (d_w·d_a)·lane[l]; with mins sumf −= (dmin·d_a)·Σ bsums·mins (four rows in one __m128);
+ * finally sumf + sums[0] + … + sums[7] in order. */
+static inline void kq_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4],
+                                int has_min) {
+    const gp_kq_w *w = (const gp_kq_w *)w4;
+    const gp_kq_a *x[2] = {(const gp_kq_a *)a0, (const gp_kq_a *)a1};
+    __m256 sums[8];
+    __m128 sumf[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const gp_kq_w *wb = w + 4 * ib;
+        const gp_kq_a *xb0 = x[0] + ib, *xb1 = x[1] + ib;
+        __m256i acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
+        for (int c = 0; c < 16; c++) {
+            const __m256i av0 = _mm256_load_si256((const __m256i *)(xb0->a + 16 * c));
+            const __m256i av1 = _mm256_load_si256((const __m256i *)(xb1->a + 16 * c));
+            for (int k = 0; k < 4; k++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(wb[k].sw + 16 * c));
+                acc[2 * k] = _mm256_add_epi32(acc[2 * k], _mm256_madd_epi16(wv, av0));
+                acc[2 * k + 1] = _mm256_add_epi32(acc[2 * k + 1], _mm256_madd_epi16(wv, av1));
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
+            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
+        }
+        if (has_min) {
+            const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
+            for (int t = 0; t < 2; t++) {
+                const gp_kq_a *xb = t ? xb1 : xb0;
+                const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
+                __m256i m[4];
+                for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
+                const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
+                sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
+            }
+        }
+    }
+    for (int t = 0; t < 2; t++) {
+        float f[4];
+        _mm_storeu_ps(f, sumf[t]);
+        for (int k = 0; k < 4; k++) {
+            float l[8];
+            _mm256_storeu_ps(l, sums[2 * k + t]);
+            float s = f[k];
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+    }
+}
+static void kq_tile_min_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    kq_tile_avx2(nb, w4, a0, a1, out, 1);
+}
+static void kq_tile_nomin_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    kq_tile_avx2(nb, w4, a0, a1, out, 0);
+}
+
+#define GEMM_AVX2(name, kq, wtype, tile, vec_dot)                                                                \
+    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
+                              const void *a, size_t a_stride, int64_t nt) {                                     \
+        gp_gemm(kq, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
+                a_stride, nt);                                                                                  \
+    }
+GEMM_AVX2(q4_0, 0, DS2_Q4_0, q32_tile_avx2, ds2_avx2_vec_dot_q4_0_q8_0)
+GEMM_AVX2(q5_0, 0, DS2_Q5_0, q32_tile_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
+GEMM_AVX2(q8_0, 0, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
+GEMM_AVX2(iq4_nl, 0, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
+GEMM_AVX2(q4_k, 1, DS2_Q4_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
+GEMM_AVX2(q5_k, 1, DS2_Q5_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
+GEMM_AVX2(q6_k, 1, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
+GEMM_AVX2(q3_k, 1, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)

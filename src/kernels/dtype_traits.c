@@ -53,9 +53,10 @@ typedef struct {
     double (*dot_f16_f16_acc)(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
     ds2_vec_dot_x4_fn vec_dot_x4[DS2_DTYPE_COUNT]; /* kernels.h ds2_vec_dot_x4_get */
     void (*mqa)(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch); /* attn.h ds2_mqa */
+    ds2_gemm_fn gemm[DS2_DTYPE_COUNT]; /* kernels.h ds2_gemm_get (none in the reference set) */
 } vec_ops;
 static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0},
-                                  ds2_mqa_ref};
+                                  ds2_mqa_ref, {0}};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -110,6 +111,14 @@ static void build_best(void) {
         k_best_ops.mqa = ds2_avx2_mqa;
         k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_avx2_vec_dot_q8_0_q8_0_x4;
         k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4;
+        k_best_ops.gemm[DS2_Q4_0] = ds2_avx2_gemm_q4_0;
+        k_best_ops.gemm[DS2_Q5_0] = ds2_avx2_gemm_q5_0;
+        k_best_ops.gemm[DS2_Q8_0] = ds2_avx2_gemm_q8_0;
+        k_best_ops.gemm[DS2_IQ4_NL] = ds2_avx2_gemm_iq4_nl;
+        k_best_ops.gemm[DS2_Q4_K] = ds2_avx2_gemm_q4_k;
+        k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k;
+        k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k;
+        k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k;
         k_best_name = "avx2";
     }
 #elif defined(__wasm_simd128__)
@@ -200,6 +209,9 @@ double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
 }
 ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type) {
     return type >= 0 && type < DS2_DTYPE_COUNT ? active_ops()->vec_dot_x4[type] : NULL;
+}
+ds2_gemm_fn ds2_gemm_get(int32_t type) {
+    return type >= 0 && type < DS2_DTYPE_COUNT ? active_ops()->gemm[type] : NULL;
 }
 double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc) {
     return active_ops()->dot_f16_f32_acc(n, a, b, acc);

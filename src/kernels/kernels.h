@@ -35,6 +35,13 @@ const ds2_type_traits *ds2_type_traits_get(int32_t type);
  * to hide the latency of each row's sequential sum). */
 typedef void (*ds2_vec_dot_x4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type);
+/* Optional multi-token form (GEMM) of `type`'s vec_dot in the active kernel set (NULL if none): for r < nr,
+ * t < nt, y[t·ldy + r] = vec_dot(n, row (char *)w + r·w_stride, activation row (char *)a + t·a_stride),
+ * bit-identical to the vec_dot call (SIMD sets unpack each weight row once per call and reuse it for every
+ * token; see gemm_pack.h). Any nr, nt ≥ 1: tails are handled inside. */
+typedef void (*ds2_gemm_fn)(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,
+                            const void *a, size_t a_stride, int64_t nt);
+ds2_gemm_fn ds2_gemm_get(int32_t type);
 /* Traits of an activation (partner) type — one whose from_float is set, including the partner-only Q8_1 and
  * Q8_K that ds2_type_traits_get does not return (they have no vec_dot); NULL otherwise. */
 const ds2_type_traits *ds2_type_traits_act_get(int32_t type);

@@ -20,6 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* multi-token forms (kernels.h ds2_gemm_get), one per weight type */
+#define DS2_GEMM_DECL(set, name)                                                                                 \
+    void ds2_##set##_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,  \
+                                 const void *a, size_t a_stride, int64_t nt);
+
 #if defined(DS2_HAVE_AVX2)
 void ds2_avx2_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a);
@@ -47,6 +52,14 @@ void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
 double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+DS2_GEMM_DECL(avx2, q4_0)
+DS2_GEMM_DECL(avx2, q5_0)
+DS2_GEMM_DECL(avx2, q8_0)
+DS2_GEMM_DECL(avx2, iq4_nl)
+DS2_GEMM_DECL(avx2, q4_k)
+DS2_GEMM_DECL(avx2, q5_k)
+DS2_GEMM_DECL(avx2, q6_k)
+DS2_GEMM_DECL(avx2, q3_k)
 #endif
 
 #if defined(__wasm_simd128__)

@@ -1,0 +1,280 @@
+/* gemm_pack.h — the multi-token (GEMM) path of the SIMD sets: packed layouts, their packers and the blocking
+ * driver, shared by avx2.c and simd128.c (static inline: each file compiles them for its own instruction set;
+ * only the tile kernels are written per set). Internal to src/kernels/.
+ *
+ * Why packing: in prefill each weight row meets hundreds of tokens, so unpacking it (nibbles, 5th bits, scales)
+ * once per call instead of once per token, and widening both sides to int16 in a layout where one 16-bit
+ * multiply-add (pmaddwd / i32x4.dot_i16x8_s) forms exactly the reference's integer partial sums, leaves the
+ * tile kernels nothing but multiply-adds. Every output is still computed with the reference's integer sums
+ * (exact) and the reference's float operations in its order, so it equals the single-row vec_dot bit for bit.
+ *
+ * Two families:
+ *  - q32: 32-element blocks against Q8_0 (Q4_0, Q5_0, Q8_0, IQ4_NL). Per block an exact int32 Σ w·a, then
+ *    sumf += (float)sumi·(d_w·d_a). Packed values are the signed element values as int16 in element order.
+ *  - kq: K-quants against Q8_K (Q4_K, Q5_K: lanes + mins; Q6_K, Q3_K: lanes only). The reference sums each
+ *    super-block into 8 int32 lanes, lane l = Σ over elements e ≡ l (mod 8) of scale(e)·w(e)·a(e). Packed
+ *    weights are scale·w as int16 (|·| ≤ 128·32 = 4096), each 16-element group stored in the order
+ *    e0 e8 e1 e9 … e7 e15 (activations the same), so a 16-bit multiply-add of adjacent pairs gives lane k of
+ *    that group in 32-bit slot k: slots 0..7 of a 256-bit product are lanes 0..7; a 128-bit product holds lanes
+ *    0..3 (first 8 int16) or 4..7 (next 8).
+ */
+#ifndef DS2_KERNELS_GEMM_PACK_H
+#define DS2_KERNELS_GEMM_PACK_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "ref.h"
+
+#define GP_TILE_R 4 /* rows per tile */
+#define GP_TILE_T 2 /* tokens per tile */
+/* Target bytes of packed activations per token block (stays in L1/L2 while every row tile meets it). */
+#define GP_A_BLOCK_BYTES (48 * 1024)
+
+static inline float gp_half(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return ds2_half_to_float_inline(h);
+}
+static inline float gp_f32(const uint8_t *p) {
+    float f;
+    memcpy(&f, p, 4);
+    return f;
+}
+
+/* position p of a packed 16-element group holds element gp_perm16[p] */
+static const uint8_t gp_perm16[16] = {0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15};
+
+/* ---- q32 family ------------------------------------------------------------------------------------------
+ * W tile (4 rows), per block: int16 q[4][32] (row k's 32 values), then after all nb blocks: float d[nb][4].
+ * A token: int16 q[nb][32], then float d[nb]. */
+#define GP_Q32_W_BPB (4 * 32 * 2 + 4 * 4) /* bytes per block per 4-row tile */
+#define GP_Q32_A_BPB (32 * 2 + 4)
+
+/* the 32 signed values of one block of wtype (Q4_0, Q5_0, Q8_0 or IQ4_NL) and its row stride in bytes */
+static inline void gp_q32_values(int32_t wtype, const uint8_t *b, int16_t *v) {
+    switch (wtype) {
+    case DS2_Q8_0:
+        for (int j = 0; j < 32; j++) v[j] = (int8_t)b[2 + j];
+        break;
+    case DS2_Q4_0:
+        for (int j = 0; j < 16; j++) {
+            v[j] = (int16_t)((b[2 + j] & 0x0f) - 8);
+            v[j + 16] = (int16_t)((b[2 + j] >> 4) - 8);
+        }
+        break;
+    case DS2_Q5_0: {
+        uint32_t qh;
+        memcpy(&qh, b + 2, 4);
+        for (int j = 0; j < 16; j++) {
+            v[j] = (int16_t)(((b[6 + j] & 0x0f) | (((qh >> j) & 1) << 4)) - 16);
+            v[j + 16] = (int16_t)(((b[6 + j] >> 4) | (((qh >> (j + 16)) & 1) << 4)) - 16);
+        }
+        break;
+    }
+    default: /* IQ4_NL */
+        for (int j = 0; j < 16; j++) {
+            v[j] = ds2_kvalues_iq4nl[b[2 + j] & 0x0f];
+            v[j + 16] = ds2_kvalues_iq4nl[b[2 + j] >> 4];
+        }
+        break;
+    }
+}
+
+static inline size_t gp_q32_block_bytes(int32_t wtype) {
+    return wtype == DS2_Q8_0 ? 34 : wtype == DS2_Q5_0 ? 22 : 18;
+}
+
+static inline void gp_q32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    const size_t bb = gp_q32_block_bytes(wtype);
+    int16_t *q = (int16_t *)dst;
+    float *d = (float *)(dst + (size_t)nb * 4 * 32 * 2);
+    for (int64_t ib = 0; ib < nb; ib++)
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+            gp_q32_values(wtype, b, q + (ib * 4 + k) * 32);
+            d[ib * 4 + k] = gp_half(b);
+        }
+}
+
+static inline void gp_q32_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
+    int16_t *q = (int16_t *)dst;
+    float *d = (float *)(dst + (size_t)nb * 32 * 2);
+    for (int64_t ib = 0; ib < nb; ib++, a += 34) {
+        for (int j = 0; j < 32; j++) q[ib * 32 + j] = (int8_t)a[2 + j];
+        d[ib] = gp_half(a);
+    }
+}
+
+/* ---- kq family -------------------------------------------------------------------------------------------
+ * W tile (4 rows), per super-block: gp_kq_w[4]. A token: gp_kq_a[nb]. 576 B each (a multiple of 32). */
+typedef struct {
+    int16_t sw[256]; /* scale·value, groups permuted (gp_perm16) */
+    int16_t mn[16];  /* Q4_K/Q5_K: the 8 mins, each twice (pairs with the Q8_K bsums); else 0 */
+    float d, dmin;   /* dmin: 0 where the type has no mins */
+    float pad[6];
+} gp_kq_w;
+typedef struct {
+    int16_t a[256]; /* the Q8_K values, groups permuted */
+    int16_t bs[16]; /* the Q8_K bsums (Σ of each 16 values) */
+    float d;
+    float pad[7];
+} gp_kq_a;
+
+static inline size_t gp_kq_block_bytes(int32_t wtype) {
+    return wtype == DS2_Q4_K ? 144 : wtype == DS2_Q5_K ? 176 : wtype == DS2_Q6_K ? 210 : 110 /* Q3_K */;
+}
+
+/* one super-block of wtype → values v[256], scales per 16-group sc[16], mins (per 32) mn[8], d, dmin */
+static inline void gp_kq_unpack(int32_t wtype, const uint8_t *b, int8_t v[256], int sc[16], int mn[8], float *d,
+                                float *dmin) {
+    *dmin = 0.0f;
+    for (int j = 0; j < 8; j++) mn[j] = 0;
+    if (wtype == DS2_Q4_K || wtype == DS2_Q5_K) {
+        const uint8_t *sm = b + 4, *qh = wtype == DS2_Q5_K ? b + 16 : NULL, *qs = b + (qh ? 48 : 16);
+        for (int c = 0; c < 4; c++, qs += 32)
+            for (int l = 0; l < 32; l++) {
+                v[64 * c + l] = (int8_t)((qs[l] & 0x0f) + (qh ? ((qh[l] >> (2 * c)) & 1) << 4 : 0));
+                v[64 * c + 32 + l] = (int8_t)((qs[l] >> 4) + (qh ? ((qh[l] >> (2 * c + 1)) & 1) << 4 : 0));
+            }
+        for (int j = 0; j < 8; j++) {
+            int s, m;
+            if (j < 4) {
+                s = sm[j] & 63;
+                m = sm[j + 4] & 63;
+            } else {
+                s = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
+                m = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
+            }
+            sc[2 * j] = sc[2 * j + 1] = s;
+            mn[j] = m;
+        }
+        *d = gp_half(b);
+        *dmin = gp_half(b + 2);
+    } else if (wtype == DS2_Q6_K) {
+        const uint8_t *ql = b, *qh = b + 128;
+        for (int half = 0; half < 2; half++, ql += 64, qh += 32)
+            for (int l = 0; l < 32; l++) {
+                int8_t *o = v + 128 * half;
+                o[l] = (int8_t)(((ql[l] & 0x0f) | (((qh[l] >> 0) & 3) << 4)) - 32);
+                o[l + 32] = (int8_t)(((ql[l + 32] & 0x0f) | (((qh[l] >> 2) & 3) << 4)) - 32);
+                o[l + 64] = (int8_t)(((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32);
+                o[l + 96] = (int8_t)(((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32);
+            }
+        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(b + 192))[g];
+        *d = gp_half(b + 208);
+    } else { /* Q3_K {u8 hmask[32]; u8 qs[64]; u8 scales[12]; f16 d} */
+        const uint8_t *hm = b, *q = b + 32, *s = b + 96;
+        for (int half = 0; half < 2; half++)
+            for (int j = 0; j < 4; j++)
+                for (int l = 0; l < 32; l++)
+                    v[128 * half + 32 * j + l] = (int8_t)(((q[32 * half + l] >> (2 * j)) & 3) -
+                                                          ((hm[l] >> (4 * half + j)) & 1 ? 0 : 4));
+        for (int j = 0; j < 16; j++) {
+            const int low4 = j < 8 ? (s[j] & 0x0f) : (s[j - 8] >> 4);
+            const int high2 = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+            sc[j] = (low4 | (high2 << 4)) - 32;
+        }
+        *d = gp_half(b + 108);
+    }
+}
+
+static inline void gp_kq_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    const size_t bb = gp_kq_block_bytes(wtype);
+    gp_kq_w *o = (gp_kq_w *)dst;
+    int8_t v[256];
+    int sc[16], mn[8];
+    for (int64_t ib = 0; ib < nb; ib++)
+        for (int k = 0; k < 4; k++, o++) {
+            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, sc, mn, &o->d, &o->dmin);
+            for (int g = 0; g < 16; g++)
+                for (int p = 0; p < 16; p++) o->sw[16 * g + p] = (int16_t)(sc[g] * v[16 * g + gp_perm16[p]]);
+            for (int j = 0; j < 8; j++) o->mn[2 * j] = o->mn[2 * j + 1] = (int16_t)mn[j];
+        }
+}
+
+static inline void gp_kq_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
+    gp_kq_a *o = (gp_kq_a *)dst;
+    for (int64_t ib = 0; ib < nb; ib++, a += 292, o++) {
+        const int8_t *qs = (const int8_t *)(a + 4);
+        for (int g = 0; g < 16; g++)
+            for (int p = 0; p < 16; p++) o->a[16 * g + p] = qs[16 * g + gp_perm16[p]];
+        memcpy(o->bs, a + 260, 32);
+        o->d = gp_f32(a);
+    }
+}
+
+/* ---- driver ---------------------------------------------------------------------------------------------- */
+
+/* A tile kernel: 4 packed rows × 2 packed tokens → out[t][k] (bit-identical to vec_dot of row k, token t). */
+typedef void (*gp_tile_fn)(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]);
+
+/* Grow-only scratch per thread (pool threads live as long as the process); NULL if allocation fails. */
+static _Thread_local uint8_t *gp_scratch_p;
+static _Thread_local size_t gp_scratch_cap;
+static inline uint8_t *gp_scratch(size_t bytes) {
+    if (bytes > gp_scratch_cap) {
+        free(gp_scratch_p);
+        const size_t cap = (bytes + 4095) & ~(size_t)4095;
+        gp_scratch_p = (uint8_t *)aligned_alloc(64, cap);
+        gp_scratch_cap = gp_scratch_p ? cap : 0;
+    }
+    return gp_scratch_p;
+}
+
+/* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with q32 (kq = 0) or kq (kq = 1) packing;
+ * rows beyond a multiple of 4 and an odd last token of a token block go through vec_dot itself. */
+static inline void gp_gemm(int kq, int32_t wtype, gp_tile_fn tile,
+                           void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
+                           int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
+                           size_t a_stride, int64_t nt) {
+    const int64_t nb = n / (kq ? 256 : 32);
+    const int64_t nr4 = nr & ~(int64_t)3;
+    const size_t w_tile = (size_t)nb * (kq ? 4 * sizeof(gp_kq_w) : GP_Q32_W_BPB);
+    const size_t a_tok = ((size_t)nb * (kq ? sizeof(gp_kq_a) : GP_Q32_A_BPB) + 63) & ~(size_t)63;
+    int64_t tb = (int64_t)(GP_A_BLOCK_BYTES / a_tok) & ~(int64_t)1;
+    if (tb < 2) tb = 2;
+    if (tb > nt) tb = nt;
+    uint8_t *buf = nr4 > 0 && nt >= 2 ? gp_scratch((size_t)(nr4 / 4) * w_tile + (size_t)tb * a_tok) : NULL;
+    if (!buf) { /* nothing to tile (or no memory): one vec_dot per element */
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
+        return;
+    }
+    uint8_t *wp = buf, *ap = buf + (size_t)(nr4 / 4) * w_tile;
+    for (int64_t r = 0; r < nr4; r += 4) {
+        uint8_t *dst = wp + (size_t)(r / 4) * w_tile;
+        if (kq)
+            gp_kq_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
+        else
+            gp_q32_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
+    }
+    for (int64_t t0 = 0; t0 < nt; t0 += tb) {
+        const int64_t nt_b = nt - t0 < tb ? nt - t0 : tb;
+        for (int64_t t = 0; t < nt_b; t++) {
+            if (kq)
+                gp_kq_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
+            else
+                gp_q32_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
+        }
+        for (int64_t r = 0; r < nr4; r += 4) {
+            const uint8_t *w4 = wp + (size_t)(r / 4) * w_tile;
+            int64_t t = 0;
+            for (; t + 2 <= nt_b; t += 2) {
+                float out[2][4];
+                tile(nb, w4, ap + (size_t)t * a_tok, ap + (size_t)(t + 1) * a_tok, out);
+                for (int j = 0; j < 2; j++)
+                    for (int k = 0; k < 4; k++) y[(t0 + t + j) * ldy + r + k] = out[j][k];
+            }
+            for (; t < nt_b; t++)
+                for (int k = 0; k < 4; k++)
+                    vec_dot(n, &y[(t0 + t) * ldy + r + k], w + (size_t)(r + k) * w_stride, a + (size_t)(t0 + t) * a_stride);
+        }
+    }
+    for (int64_t r = nr4; r < nr; r++)
+        for (int64_t t = 0; t < nt; t++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
+}
+
+#endif

@@ -1,0 +1,182 @@
+/* test_kernels_gemm.c — the multi-token (GEMM) forms of the SIMD kernel sets (kernels.h ds2_gemm_get) against
+ * the scalar reference vec_dot, element by element, bit for bit: random shapes with tails (rows not a multiple
+ * of the 4-row tile, odd token counts, token counts past one packed token block), odd row strides, odd byte
+ * offsets, outputs with a row stride wider than the block (the gaps must stay untouched), and ds2_matmul over
+ * 1..4 threads with the fast set vs the reference set.
+ * Where the active set has no GEMM form for a type (the reference set, a CPU without AVX2, a wasm build without
+ * SIMD128) the test says so and checks that the reference set has none.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ds2.h"
+#include "kernels/kernels.h"
+#include "kernels/ref.h"
+#include "test.h"
+#include "threadpool.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_u64(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
+static float rng_normalish(void) {
+    double s = 0;
+    for (int i = 0; i < 4; i++) s += rng_unit() - 0.5;
+    return (float)(s * (rng_unit() < 0.05 ? 8.0 : 1.0));
+}
+
+static const int32_t k_types[] = {DS2_Q8_0, DS2_Q4_0, DS2_Q5_0, DS2_IQ4_NL, DS2_Q4_1, DS2_Q5_1,  DS2_Q2_K,
+                                  DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K,   DS2_IQ4_XS, DS2_F16, DS2_F32};
+#define N_TYPES (int)(sizeof k_types / sizeof k_types[0])
+static int64_t block_len(int32_t t) {
+    if (t == DS2_F16 || t == DS2_F32) return 8;
+    return t == DS2_Q2_K || t == DS2_Q3_K || t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q6_K || t == DS2_IQ4_XS ? 256 : 32;
+}
+
+/* Random valid blocks: random bytes (Q8_0 values include −128), f16 scales replaced by finite moderate values. */
+static void random_rows(int32_t t, uint8_t *b, size_t bytes) {
+    for (size_t i = 0; i < bytes; i++) b[i] = (uint8_t)(rng_u64() >> 24);
+    if (t == DS2_F16) {
+        for (size_t i = 0; i + 2 <= bytes; i += 2) {
+            const uint16_t h = ds2_f32_to_f16(rng_normalish());
+            memcpy(b + i, &h, 2);
+        }
+        return;
+    }
+    if (t == DS2_F32) {
+        for (size_t i = 0; i + 4 <= bytes; i += 4) {
+            const float f = rng_normalish();
+            memcpy(b + i, &f, 4);
+        }
+        return;
+    }
+    const size_t bb = ds2_row_bytes(t, block_len(t));
+    for (size_t blk = 0; blk < bytes / bb; blk++) {
+        uint8_t *p = b + blk * bb;
+        size_t off[2] = {0, 0}; /* f16 d, dmin */
+        if (t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q4_1 || t == DS2_Q5_1) off[1] = 2;
+        if (t == DS2_Q6_K) off[0] = off[1] = 208;
+        if (t == DS2_Q3_K) off[0] = off[1] = 108;
+        if (t == DS2_Q2_K) off[0] = 80, off[1] = 82;
+        for (int k = 0; k < 2; k++) {
+            const uint16_t h = ds2_f32_to_f16((float)(rng_unit() * 0.01 + 1e-4));
+            memcpy(p + off[k], &h, 2);
+        }
+    }
+}
+
+/* Activation rows quantized by the reference quantizer of wtype's partner type, at stride a_stride. */
+static void random_acts(int32_t wt, int64_t n, int64_t nt, uint8_t *dst, size_t a_stride, float scale) {
+    const ds2_type_traits *rp = ds2_type_traits_ref_act_get(ds2_type_traits_ref_get(wt)->vec_dot_type);
+    float *x = malloc(sizeof(float) * (size_t)n);
+    for (int64_t t = 0; t < nt; t++) {
+        for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * scale;
+        rp->from_float(x, dst + (size_t)t * a_stride, n);
+    }
+    free(x);
+}
+
+TEST(reference_has_no_gemm) {
+    ASSERT_TRUE(ds2_set_kernels("ref", NULL) == DS2_OK);
+    for (int i = 0; i < N_TYPES; i++) ASSERT_TRUE(ds2_gemm_get(k_types[i]) == NULL);
+    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+}
+
+/* gemm(n, y, ldy, W, nr rows, A, nt tokens) vs the reference vec_dot per element */
+TEST(gemm_vs_reference) {
+    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+    int n_types = 0;
+    for (int i = 0; i < N_TYPES; i++) {
+        const int32_t wt = k_types[i];
+        const ds2_gemm_fn gemm = ds2_gemm_get(wt);
+        if (!gemm) {
+            printf("  %-6s no GEMM form in the %s set\n", ds2_dtype_name(wt), ds2_kernels_name());
+            continue;
+        }
+        n_types++;
+        const ds2_type_traits *r = ds2_type_traits_ref_get(wt);
+        long n_el = 0;
+        for (int rep = 0; rep < 60; rep++) {
+            const int64_t bl = block_len(wt);
+            const int64_t n = bl * (1 + (int64_t)(rng_u64() % (bl == 256 ? 6 : 40)));
+            const int64_t nr = 1 + (int64_t)(rng_u64() % 23);
+            const int64_t nt = rep % 6 == 0 ? 40 + (int64_t)(rng_u64() % 30) : 1 + (int64_t)(rng_u64() % 9);
+            const size_t w_stride = ds2_row_bytes(wt, n) + rng_u64() % 6;
+            const size_t a_stride = ds2_row_bytes(r->vec_dot_type, n) + rng_u64() % 6;
+            const int64_t ldy = nr + (int64_t)(rng_u64() % 5);
+            const size_t ow = rng_u64() % 7, oa = rng_u64() % 5;
+            uint8_t *W = malloc(w_stride * (size_t)nr + 8), *A = malloc(a_stride * (size_t)nt + 8);
+            float *y = malloc(sizeof(float) * (size_t)(ldy * nt));
+            for (int64_t rr = 0; rr < nr; rr++) random_rows(wt, W + ow + (size_t)rr * w_stride, w_stride);
+            random_acts(wt, n, nt, A + oa, a_stride, rep % 4 == 0 ? 30.0f : 1.0f);
+            for (int64_t i2 = 0; i2 < ldy * nt; i2++) y[i2] = -12345.0f; /* the gaps must keep this */
+            gemm(n, y, ldy, W + ow, w_stride, nr, A + oa, a_stride, nt);
+            for (int64_t t = 0; t < nt; t++)
+                for (int64_t rr = 0; rr < ldy; rr++) {
+                    const float got = y[t * ldy + rr];
+                    if (rr >= nr) {
+                        if (got != -12345.0f) FAIL_("%s: gap y[%lld][%lld] written", ds2_dtype_name(wt), (long long)t, (long long)rr);
+                        continue;
+                    }
+                    float want = 0;
+                    r->vec_dot(n, &want, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
+                    n_el++;
+                    if (memcmp(&got, &want, 4) != 0)
+                        FAIL_("%s n=%lld nr=%lld nt=%lld: y[%lld][%lld] = %.9g, reference %.9g", ds2_dtype_name(wt),
+                              (long long)n, (long long)nr, (long long)nt, (long long)t, (long long)rr, got, want);
+                }
+            free(W);
+            free(A);
+            free(y);
+        }
+        printf("  %-6s gemm: %ld elements bit-identical to the reference vec_dot\n", ds2_dtype_name(wt), n_el);
+    }
+    printf("  %d types with a GEMM form in the %s set\n", n_types, ds2_kernels_name());
+}
+
+/* ds2_matmul over many tokens (the prefill path) with the fast set on 1..4 threads vs the reference set */
+TEST(matmul_many_tokens_vs_reference) {
+    ds2_pool *pools[5] = {NULL};
+    for (int t = 2; t <= 4; t++) ASSERT_TRUE(ds2_pool_create(t, &pools[t], NULL) == DS2_OK);
+    for (int i = 0; i < N_TYPES; i++) {
+        const int32_t wt = k_types[i];
+        ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+        if (!ds2_gemm_get(wt)) continue;
+        const int64_t bl = block_len(wt);
+        const int64_t cols = bl * (bl == 256 ? 3 : 9), rows = 37, n_tok = 29;
+        uint8_t *W = malloc(ds2_row_bytes(wt, cols) * rows);
+        float *x = malloc(sizeof(float) * cols * n_tok), *yr = malloc(sizeof(float) * rows * n_tok),
+              *yf = malloc(sizeof(float) * rows * n_tok);
+        void *qb = malloc(ds2_matmul_qbuf_bytes(wt, cols, n_tok) + 1);
+        random_rows(wt, W, ds2_row_bytes(wt, cols) * rows);
+        for (int64_t k = 0; k < cols * n_tok; k++) x[k] = rng_normalish();
+        ASSERT_TRUE(ds2_set_kernels("ref", NULL) == DS2_OK);
+        ds2_matmul(NULL, yr, rows, W, wt, x, cols, rows, n_tok, qb);
+        ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+        for (int nth = 1; nth <= 4; nth++) {
+            memset(yf, 0, sizeof(float) * rows * n_tok);
+            ds2_matmul(nth > 1 ? pools[nth] : NULL, yf, rows, W, wt, x, cols, rows, n_tok, qb);
+            if (memcmp(yf, yr, sizeof(float) * rows * n_tok) != 0)
+                FAIL_("%s matmul, %d threads: differs from the reference set", ds2_dtype_name(wt), nth);
+        }
+        free(W);
+        free(x);
+        free(yr);
+        free(yf);
+        free(qb);
+    }
+    for (int t = 2; t <= 4; t++) ds2_pool_free(pools[t]);
+}
+
+int main(void) {
+    RUN(reference_has_no_gemm);
+    RUN(gemm_vs_reference);
+    RUN(matmul_many_tokens_vs_reference);
+    return test_summary();
+}
