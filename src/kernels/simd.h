@@ -88,6 +88,14 @@ void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);
 double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+DS2_GEMM_DECL(simd128, q4_0)
+DS2_GEMM_DECL(simd128, q5_0)
+DS2_GEMM_DECL(simd128, q8_0)
+DS2_GEMM_DECL(simd128, iq4_nl)
+DS2_GEMM_DECL(simd128, q4_k)
+DS2_GEMM_DECL(simd128, q5_k)
+DS2_GEMM_DECL(simd128, q6_k)
+DS2_GEMM_DECL(simd128, q3_k)
 #endif
 
 #endif

@@ -647,3 +647,115 @@ void ds2_simd128_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const voi
     for (; i < n; i++) sum += (double)(ds2_bf16_to_float_inline(x[i]) * ds2_bf16_to_float_inline(y[i]));
     *s = (float)sum;
 }
+
+/* ---- multi-token tiles (kernels.h ds2_gemm_get; packing and blocking in gemm_pack.h) ---------------------- */
+#include "gemm_pack.h"
+
+/* q32: per block and token the four rows' exact int sums (hsum4 → lane k = row k), then lane-wise
+ * sumf[t] += (float)sumi·(d_w·d_a) — row k's sequential sum of vec_dot. */
+static void q32_tile_simd128(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    const int16_t *wq = (const int16_t *)w4;
+    const float *wd = (const float *)(w4 + (size_t)nb * 4 * 32 * 2);
+    const int16_t *q[2] = {(const int16_t *)a0, (const int16_t *)a1};
+    const float *d[2] = {(const float *)(a0 + (size_t)nb * 32 * 2), (const float *)(a1 + (size_t)nb * 32 * 2)};
+    v128_t sumf[2] = {wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)};
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const v128_t dw = wasm_v128_load(wd + 4 * ib);
+        for (int t = 0; t < 2; t++) {
+            const int16_t *x = q[t] + 32 * ib;
+            const v128_t x0 = wasm_v128_load(x), x1 = wasm_v128_load(x + 8), x2 = wasm_v128_load(x + 16),
+                         x3 = wasm_v128_load(x + 24);
+            v128_t v[4];
+            for (int k = 0; k < 4; k++) {
+                const int16_t *r = wq + (ib * 4 + k) * 32;
+                v[k] = wasm_i32x4_add(
+                    wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(r), x0), wasm_i32x4_dot_i16x8(wasm_v128_load(r + 8), x1)),
+                    wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_v128_load(r + 16), x2), wasm_i32x4_dot_i16x8(wasm_v128_load(r + 24), x3)));
+            }
+            const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(v[0], v[1], v[2], v[3])); /* exact: < 2^24 */
+            sumf[t] = wasm_f32x4_add(sumf[t], wasm_f32x4_mul(sumi, wasm_f32x4_mul(dw, wasm_f32x4_splat(d[t][ib]))));
+        }
+    }
+    wasm_v128_store(out[0], sumf[0]);
+    wasm_v128_store(out[1], sumf[1]);
+}
+
+/* kq: the 8 lanes of each (row k, token t) as two i32x4 (lanes 0..3, then 4..7: the packed group order puts
+ * them in the first and second 8 int16 of each 16), then the reference's float steps (see avx2.c). */
+static inline void kq_tile_simd128(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1,
+                                   float out[2][4], int has_min) {
+    const gp_kq_w *w = (const gp_kq_w *)w4;
+    const gp_kq_a *x[2] = {(const gp_kq_a *)a0, (const gp_kq_a *)a1};
+    v128_t sums[4][2][2]; /* [row][token][lanes 0..3 / 4..7] */
+    v128_t sumf[2] = {wasm_f32x4_splat(0.0f), wasm_f32x4_splat(0.0f)};
+    for (int k = 0; k < 4; k++)
+        for (int t = 0; t < 2; t++) sums[k][t][0] = sums[k][t][1] = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const gp_kq_w *wb = w + 4 * ib;
+        const gp_kq_a *xb0 = x[0] + ib, *xb1 = x[1] + ib;
+        for (int h = 0; h < 2; h++) {
+            v128_t acc[4][2];
+            for (int k = 0; k < 4; k++) acc[k][0] = acc[k][1] = wasm_i32x4_splat(0);
+            for (int c = 0; c < 16; c++) {
+                const v128_t av0 = wasm_v128_load(xb0->a + 16 * c + 8 * h), av1 = wasm_v128_load(xb1->a + 16 * c + 8 * h);
+                for (int k = 0; k < 4; k++) {
+                    const v128_t wv = wasm_v128_load(wb[k].sw + 16 * c + 8 * h);
+                    acc[k][0] = wasm_i32x4_add(acc[k][0], wasm_i32x4_dot_i16x8(wv, av0));
+                    acc[k][1] = wasm_i32x4_add(acc[k][1], wasm_i32x4_dot_i16x8(wv, av1));
+                }
+            }
+            for (int k = 0; k < 4; k++) {
+                sums[k][0][h] = wasm_f32x4_add(sums[k][0][h], wasm_f32x4_mul(wasm_f32x4_splat(wb[k].d * xb0->d),
+                                                                             wasm_f32x4_convert_i32x4(acc[k][0])));
+                sums[k][1][h] = wasm_f32x4_add(sums[k][1][h], wasm_f32x4_mul(wasm_f32x4_splat(wb[k].d * xb1->d),
+                                                                             wasm_f32x4_convert_i32x4(acc[k][1])));
+            }
+        }
+        if (has_min) {
+            const v128_t dmin = wasm_f32x4_make(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
+            for (int t = 0; t < 2; t++) {
+                const gp_kq_a *xb = t ? xb1 : xb0;
+                const v128_t b0 = wasm_v128_load(xb->bs), b1 = wasm_v128_load(xb->bs + 8);
+                v128_t m[4];
+                for (int k = 0; k < 4; k++)
+                    m[k] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(b0, wasm_v128_load(wb[k].mn)),
+                                          wasm_i32x4_dot_i16x8(b1, wasm_v128_load(wb[k].mn + 8)));
+                const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(m[0], m[1], m[2], m[3]));
+                sumf[t] = wasm_f32x4_sub(sumf[t], wasm_f32x4_mul(wasm_f32x4_mul(dmin, wasm_f32x4_splat(xb->d)), sumi));
+            }
+        }
+    }
+    for (int t = 0; t < 2; t++) {
+        float f[4];
+        wasm_v128_store(f, sumf[t]);
+        for (int k = 0; k < 4; k++) {
+            float l[8];
+            wasm_v128_store(l, sums[k][t][0]);
+            wasm_v128_store(l + 4, sums[k][t][1]);
+            float s = f[k];
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+    }
+}
+static void kq_tile_min_simd128(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    kq_tile_simd128(nb, w4, a0, a1, out, 1);
+}
+static void kq_tile_nomin_simd128(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    kq_tile_simd128(nb, w4, a0, a1, out, 0);
+}
+
+#define GEMM_SIMD128(name, kq, wtype, tile, vec_dot)                                                             \
+    void ds2_simd128_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,  \
+                                 const void *a, size_t a_stride, int64_t nt) {                                  \
+        gp_gemm(kq, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
+                a_stride, nt);                                                                                  \
+    }
+GEMM_SIMD128(q4_0, 0, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_q8_0)
+GEMM_SIMD128(q5_0, 0, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0)
+GEMM_SIMD128(q8_0, 0, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0)
+GEMM_SIMD128(iq4_nl, 0, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0)
+GEMM_SIMD128(q4_k, 1, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k)
+GEMM_SIMD128(q5_k, 1, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k)
+GEMM_SIMD128(q6_k, 1, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k)
+GEMM_SIMD128(q3_k, 1, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k)
