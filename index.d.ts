@@ -54,13 +54,23 @@ export interface GenerateTokensOptions {
     maxTokens?: number;
     /** 0 (default) = greedy: the first index of the maximum logit, as the native CLI. */
     temperature?: number;
+    /** Sampler options left out take the C defaults (ds2_sampler_default_params; ModelInfo.samplerDefaults). */
     topK?: number;
     topP?: number;
+    minP?: number;
+    repeatPenalty?: number;
+    presencePenalty?: number;
+    frequencyPenalty?: number;
+    /** Accepted tokens (prompt included) the penalties look at; -1 = 8192. */
+    penaltyLastN?: number;
     seed?: number;
-    /** Called with each id as it is generated (generateTokens). */
+    /** Called with each id as it is generated (generateTokens). The worker stays at most one token ahead of it:
+     *  aborting `signal` in onToken(k-th id) returns at most k + 1 ids. */
     onToken?: (id: number) => void;
-    /** Stop when one of these ids is generated (it is included in the result). */
-    stop?: number[];
+    /** Token ids: stop when one is generated (it is included in the ids, its text is not emitted). Strings (text
+     *  calls): stop when the output text contains one, also across tokens; the text before it is emitted, the
+     *  string itself is not (as ds2_generate). */
+    stop?: Array<number | string>;
     /** Stop at the model's end-of-sequence id. Default false for token calls, true for text calls. */
     stopAtEos?: boolean;
     signal?: AbortSignal;
@@ -69,13 +79,36 @@ export interface GenerateTokensOptions {
 export interface GenerateOptions extends GenerateTokensOptions {
     addBos?: boolean;
     parseSpecial?: boolean;
+    /** chat: reuse the cached prefix (default true). A call whose messages are the previous call's messages, its
+     *  reply and new messages evaluates only the new tokens, as `ds2 chat` does. */
+    cache?: boolean;
+}
+
+export interface SamplerDefaults {
+    temperature: number; topK: number; topP: number; minP: number; repeatPenalty: number;
+    presencePenalty: number; frequencyPenalty: number; penaltyLastN: number; seed: number;
 }
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
+export interface GenerateResult {
+    text: string;
+    /** Every generated id (the EOS or stop id that ended generation included). */
+    tokens: number[];
+    aborted: boolean;
+    stopReason: 'eos' | 'stop' | 'stop-id' | 'max-tokens' | 'cancelled';
+    /** Prompt ids evaluated by this call, and prompt ids reused from the cache (chat). */
+    promptTokens: number;
+    cachedTokens: number;
+}
+
 export interface PieceStream extends AsyncIterableIterator<string> {
-    /** Resolves when generation ends. */
-    result: Promise<{ text: string; tokens: number[]; aborted: boolean }>;
+    /** Resolves when generation ends. Asking for it before the loop has ended lets generation run ahead of the
+     *  loop (an abort then ends it within one message round trip instead of one token). */
+    readonly result: Promise<GenerateResult>;
+    /** Ids behind the pieces taken so far (the piece just returned included). Generation is at most one id ahead
+     *  of this while the loop runs: breaking out (or aborting) here ends with at most tokenCount + 1 ids. */
+    readonly tokenCount: number;
 }
 
 export interface ModelInfo {
@@ -85,6 +118,8 @@ export interface ModelInfo {
     /** Context of the session. */
     nCtx: number;
     hasTokenizer: boolean;
+    /** The C sampler defaults the worker uses for options left out. */
+    samplerDefaults: SamplerDefaults | null;
     /** The build in use and why it was picked. */
     build: { name: BuildName; reason: string; compiled: string; url: string };
     [key: string]: unknown;

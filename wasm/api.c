@@ -133,6 +133,27 @@ EXPORT ds2_model *ds2w_loader_finish(ds2_loader *l, ds2_error *err) {
 }
 
 EXPORT void ds2w_loader_free(ds2_loader *l) { ds2_loader_free(l); }
+
+/* gguf-split shards: n streams fed in any interleaving with ds2w_loader_feed_shard (sizes: n doubles, 0 =
+ * unknown, or null); finish / free / bytes_fed work on it as on a single-file loader. */
+EXPORT ds2_loader *ds2w_loader_create_split(int32_t n_shards, const double *sizes, int32_t allow_vocab_only,
+                                            ds2_error *err) {
+    reset(err);
+    ds2_loader_params p = ds2_loader_default_params();
+    p.allow_vocab_only = allow_vocab_only;
+    uint64_t *b = n_shards > 0 && sizes ? calloc((size_t)n_shards, sizeof *b) : NULL;
+    for (int32_t i = 0; b && i < n_shards; i++) b[i] = sizes[i] > 0 ? (uint64_t)sizes[i] : 0;
+    ds2_loader *l = NULL;
+    done(err, ds2_loader_create_split(&p, n_shards, b, &l, err));
+    free(b);
+    return l;
+}
+
+EXPORT int32_t ds2w_loader_feed_shard(ds2_loader *l, int32_t shard, const void *data, uint32_t n, ds2_error *err) {
+    reset(err);
+    if (!l) return fail(err, DS2_E_INVALID_ARG, "loader handle is null");
+    return done(err, ds2_loader_feed_shard(l, shard, data, n, err));
+}
 EXPORT void ds2w_model_free(ds2_model *m) { ds2_model_free(m); }
 
 /* ---- model information ------------------------------------------------------------------------------- */
@@ -452,6 +473,28 @@ EXPORT void ds2w_sampler_defaults(double *out) {
     out[6] = p.frequency_penalty;
     out[7] = p.penalty_last_n;
     out[8] = (double)p.seed;
+}
+/* A sampler from the 9 doubles of ds2w_sampler_defaults (JS reads them, overrides what the caller set, passes
+ * them back): every sampler field reaches C without one argument per field. */
+EXPORT ds2_sampler *ds2w_sampler_create_v(int32_t n_vocab, const double *v, ds2_error *err) {
+    reset(err);
+    if (!v) {
+        fail(err, DS2_E_INVALID_ARG, "sampler parameters are null");
+        return NULL;
+    }
+    ds2_sampler_params p = ds2_sampler_default_params();
+    p.temperature = (float)v[0];
+    p.top_k = (int32_t)v[1];
+    p.top_p = (float)v[2];
+    p.min_p = (float)v[3];
+    p.repeat_penalty = (float)v[4];
+    p.presence_penalty = (float)v[5];
+    p.frequency_penalty = (float)v[6];
+    p.penalty_last_n = (int32_t)v[7];
+    p.seed = v[8] < 0 ? 0 : (uint64_t)v[8];
+    ds2_sampler *s = NULL;
+    done(err, ds2_sampler_create(n_vocab, &p, &s, err));
+    return s;
 }
 EXPORT int32_t ds2w_sampler_sample(ds2_sampler *s, const float *logits) { return ds2_sampler_sample(s, logits); }
 EXPORT void ds2w_sampler_accept(ds2_sampler *s, int32_t id) { ds2_sampler_accept(s, id); }

@@ -282,13 +282,43 @@ export class Engine {
 
     // ---- sampling (the C sampler: the same seed gives the same ids on every build) ------------------------
 
-    hasSampler() { return this.has('ds2w_sampler_create'); }
+    hasSampler() { return this.has('ds2w_sampler_create_v'); }
 
-    samplerCreate(nVocab, { temperature = 0.8, topK = 40, topP = 0.95, minP = 0.05, repeatPenalty = 1, penaltyLastN = 64, seed = 0x5eed } = {}) {
-        if (!this.hasSampler()) throw new DS2Error('DS2_E_INVALID_ARG', 'this wasm build has no sampler (ds2w_sampler_create): use temperature 0');
-        const lo = seed % 4294967296, hi = Math.floor(seed / 4294967296);
-        const s = this.M._ds2w_sampler_create(nVocab, temperature, topK, topP, minP, repeatPenalty, penaltyLastN,
-            lo >>> 0, hi >>> 0, this.err);
+    /** The C sampler defaults (ds2_sampler_default_params through ds2w_sampler_defaults): the only copy. */
+    samplerDefaults() {
+        if (!this._samplerDefaults) {
+            if (!this.has('ds2w_sampler_defaults')) throw new DS2Error('DS2_E_INVALID_ARG', 'this wasm build does not export ds2w_sampler_defaults');
+            const p = this._malloc(8 * 9);
+            try {
+                this.M._ds2w_sampler_defaults(p);
+                const [temperature, topK, topP, minP, repeatPenalty, presencePenalty, frequencyPenalty, penaltyLastN, seed] =
+                    new Float64Array(this.u8().slice(p, p + 8 * 9).buffer);
+                this._samplerDefaults = Object.freeze({ temperature, topK, topP, minP, repeatPenalty, presencePenalty,
+                    frequencyPenalty, penaltyLastN, seed });
+            } finally {
+                this._free(p);
+            }
+        }
+        return this._samplerDefaults;
+    }
+
+    /** A C sampler; options left out (or undefined) take the C defaults (samplerDefaults()). */
+    samplerCreate(nVocab, options = {}) {
+        if (!this.has('ds2w_sampler_create_v')) throw new DS2Error('DS2_E_INVALID_ARG', 'this wasm build has no sampler (ds2w_sampler_create_v): use temperature 0');
+        const o = { ...this.samplerDefaults() };
+        for (const k of Object.keys(o)) if (options[k] !== undefined && options[k] !== null) o[k] = options[k];
+        o.seed = Math.max(0, Math.floor(Number(o.seed)) || 0);
+        const p = this._malloc(8 * 9);
+        let s;
+        try {
+            const v = [o.temperature, o.topK, o.topP, o.minP, o.repeatPenalty, o.presencePenalty, o.frequencyPenalty,
+                o.penaltyLastN, o.seed].map(Number);
+            if (v.some((x) => !Number.isFinite(x))) throw new DS2Error('DS2_E_INVALID_ARG', `sampler options must be finite numbers: ${JSON.stringify(o)}`);
+            this.u8().set(new Uint8Array(new Float64Array(v).buffer), p);
+            s = this.M._ds2w_sampler_create_v(nVocab, p, this.err);
+        } finally {
+            this._free(p);
+        }
         if (!s) throw this.lastError();
         return s;
     }

@@ -7,6 +7,7 @@
 //                             { id, type: 'piece', text, token }              (during 'generate' / 'chat')
 //                             then one 'result' or 'error' ends the stream.
 // Cancel     client → worker: { op: 'abort', target: id }                     (an AbortSignal fired)
+// Pace       client → worker: { op: 'ack', target: id, n }                    (the caller has taken n tokens)
 // Ready      worker → client: { type: 'ready' } once, when the worker's module has been evaluated.
 //
 // Every request gets exactly one 'result' or 'error' reply: that is what makes "never a silent hang" hold; a
@@ -20,11 +21,16 @@ export const OP = Object.freeze({
     TOKENIZE: 'tokenize',         // args: { text, addBos, parseSpecial }
     DETOKENIZE: 'detokenize',     // args: { ids }
     LOGITS: 'logits',             // args: { ids } → Float32Array (positions × vocab)
-    GENERATE_TOKENS: 'generateTokens', // args: { ids, maxTokens, temperature, seed }
+    GENERATE_TOKENS: 'generateTokens', // args: { ids, options, stream } — streams { token } pieces if stream
     GENERATE: 'generate',         // args: { prompt, options } — streams pieces
     CHAT: 'chat',                 // args: { messages, options } — streams pieces
     HEAP: 'heap',                 // test hook: { heapBytes, heapUsed } of the engine instance
     ABORT: 'abort',               // args: none; `target` names the request to cancel
+    // A streamed generation runs at most one token ahead of its consumer: before computing token j the worker
+    // waits until the client has acked j − 1 tokens (taken by the caller: onToken returned / the iterator was
+    // asked for more). An abort made upon receiving token k is posted before any ack of k, so at most one more
+    // token is produced. `n` = tokens taken so far (Infinity: stop pacing).
+    ACK: 'ack',
     EXIT: 'exit',                 // no reply: the worker frees everything and ends (Node's model.dispose())
 });
 

@@ -53,10 +53,11 @@ export class Model {
     }
 
     /** One request → one promise; `signal` sends an abort to the worker, which then ends the request. */
-    _call(op, args, { signal, onEvent, transfer } = {}) {
+    _call(op, args, { signal, onEvent, transfer, onStart } = {}) {
         if (this._dead) return Promise.reject(this._dead);
         if (signal && signal.aborted) return Promise.reject(new DS2Error('DS2_E_CANCELLED', `${op} cancelled`));
         const id = this._next++;
+        if (onStart) onStart(id);
         return new Promise((resolve, reject) => {
             let off = () => {};
             if (signal) {
@@ -114,41 +115,75 @@ export class Model {
     /** Logits of every position: Float32Array of ids.length × n_vocab (row-major). */
     logits(ids, { signal } = {}) { return this._call(OP.LOGITS, { ids: Array.from(ids) }, { signal }); }
 
+    /** Tells the worker the caller has taken n tokens of request id (see OP.ACK: at most one token ahead). */
+    _ack(id, n) {
+        if (!this._dead && this._pending.has(id)) this._t.post({ op: OP.ACK, target: id, n });
+    }
+
     /** Continuation ids (ids used as given, no BOS added). temperature 0 = greedy. `onToken(id)` sees each
-     *  id as it is generated; `signal` stops generation within one token (the ids so far are returned). */
+     *  id as it is generated; the worker stays at most one token ahead of it, so aborting `signal` from
+     *  onToken(k-th id) returns at most k + 1 ids (the ids so far are returned). */
     generateTokens(ids, { signal, onToken, ...options } = {}) {
+        let id = 0, taken = 0;
         return this._call(OP.GENERATE_TOKENS, { ids: Array.from(ids), options, stream: !!onToken }, {
             signal,
-            onEvent: (m) => { if (m.type === TYPE.PIECE && onToken) onToken(m.token); },
+            onStart: (i) => { id = i; },
+            onEvent: (m) => {
+                if (m.type !== TYPE.PIECE || !onToken) return;
+                try { onToken(m.token); } finally { this._ack(id, ++taken); } // an abort inside goes out first
+            },
         });
     }
 
-
-    /** Text pieces as they are generated (async iterator); breaking out of the loop cancels. */
+    /** Text pieces as they are generated (async iterator); breaking out of the loop cancels. The worker stays
+     *  at most one token ahead of the loop: an abort upon a piece ends generation within one more token.
+     *  options.stop: strings (the text before one is emitted, not the string) and/or token ids. */
     generate(prompt, options = {}) { return this._stream(OP.GENERATE, { prompt }, options); }
-    /** Same for a conversation [{role: 'system'|'user'|'assistant', content}] through the model's template. */
+    /** Same for a conversation [{role: 'system'|'user'|'assistant', content}] through the model's template.
+     *  A call that extends the previous call's conversation (its messages + the reply + new messages) reuses
+     *  the cache and evaluates only the new tokens (result.promptTokens; result.cachedTokens were reused). */
     chat(messages, options = {}) { return this._stream(OP.CHAT, { messages }, options); }
 
     _stream(op, args, { signal, ...options }) {
+        // queue: one {text, token} per generated token (text may be empty) + the held-back tail (token -1)
         const queue = [];
-        let waiter = null, finished = false, failure = null;
+        let waiter = null, finished = false, failure = null, id = 0;
+        let taken = 0, acked = 0, holding = false, paced = true;
         const ctl = new AbortController();
         if (signal) {
             if (signal.aborted) ctl.abort();
             else signal.addEventListener('abort', () => ctl.abort(), { once: true });
         }
         const wake = () => { if (waiter) { const w = waiter; waiter = null; w(); } };
+        const ack = () => { if (paced && taken > acked) { acked = taken; this._ack(id, taken); } };
         const done = this._call(op, { ...args, options }, {
             signal: ctl.signal,
-            onEvent: (m) => { if (m.type === TYPE.PIECE) { queue.push(m.text); wake(); } },
+            onStart: (i) => { id = i; },
+            onEvent: (m) => { if (m.type === TYPE.PIECE) { queue.push(m); wake(); } },
         });
         done.then(() => { finished = true; wake(); }, (e) => { failure = e; finished = true; wake(); });
         const it = {
-            /** Resolves to {text, tokens, aborted} when generation ends. */
-            result: done,
+            /** Ids behind the pieces taken so far (the one just returned included). */
+            tokenCount: 0,
+            /** Resolves to {text, tokens, aborted, stopReason, promptTokens, cachedTokens} when generation ends.
+             *  Asking for it before the loop is done lets generation run ahead of the loop (no pacing). */
+            get result() {
+                if (!finished && paced) { paced = false; releasePacing(); }
+                return done;
+            },
             async next() {
+                if (holding) { taken++; holding = false; } // the caller is done with the piece it had
                 for (;;) {
-                    if (queue.length) return { done: false, value: queue.shift() };
+                    while (queue.length) {
+                        const m = queue.shift();
+                        if (m.token >= 0 && !m.text) { taken++; continue; } // nothing to show: taken at once
+                        if (!m.text) continue;
+                        if (m.token >= 0) holding = true;
+                        it.tokenCount = taken + (holding ? 1 : 0);
+                        ack();
+                        return { done: false, value: m.text };
+                    }
+                    ack();
                     if (failure) throw failure;
                     if (finished) return { done: true, value: undefined };
                     await new Promise((r) => { waiter = r; });
@@ -161,6 +196,7 @@ export class Model {
             },
             [Symbol.asyncIterator]() { return it; },
         };
+        const releasePacing = () => this._ack(id, Number.MAX_SAFE_INTEGER);
         done.catch(() => {}); // consumed through next(); avoid an unhandled rejection when not iterated
         return it;
     }

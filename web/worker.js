@@ -40,9 +40,11 @@ const state = {
     session: 0,
     info: null,
     nVocab: 0,
+    cached: [],       // the ids in the session's cache, position by position (null: unknown → truncate to 0)
+    chat: null,       // the last chat conversation as ids: { messages (with the reply), ids }
     stats: { loadMs: 0, loadBytes: 0, promptTokens: 0, promptMs: 0, genTokens: 0, genMs: 0 },
 };
-const running = new Map(); // request id → AbortController
+const running = new Map(); // request id → { ctl: AbortController, acked, paced, wake }
 
 async function ensureEngine(opts = {}) {
     if (state.engine) return state.engine;
@@ -77,7 +79,7 @@ function freeModel() {
     if (!e) return;
     e.sessionFree(state.session);
     e.modelFree(state.model);
-    state.session = 0; state.model = 0; state.info = null; state.nVocab = 0;
+    state.session = 0; state.model = 0; state.info = null; state.nVocab = 0; state.cached = []; state.chat = null;
 }
 
 function needModel() {
@@ -97,12 +99,11 @@ async function load({ source, options = {} }, signal, id) {
         signal,
         chunkSize: options.chunkSize,
         retries: options.retries,
-        readAheadBytes: options.readAheadBytes,
         onProgress: (p) => post({ id, type: TYPE.PROGRESS, ...p }),
     });
     let loader;
     try {
-        loader = e.loaderCreate(stream.total || 0, !!options.allowVocabOnly);
+        loader = stream.createLoader(e, !!options.allowVocabOnly); // a split loader for gguf-split shards
     } catch (err) {
         await stream.chunks.return(); // close the requests / files already opened
         throw err;
@@ -111,7 +112,7 @@ async function load({ source, options = {} }, signal, id) {
     try {
         let last = Date.now();
         for await (const chunk of stream.chunks) {
-            e.loaderFeed(loader, chunk);
+            stream.feed(chunk);
             if (Date.now() - last > 30) { // let an abort through (in-memory sources never wait otherwise)
                 await tick();
                 last = Date.now();
@@ -148,6 +149,7 @@ function infoResult() {
         ...state.info,
         nCtx: state.session ? state.engine.nCtx(state.session) : 0,
         hasTokenizer: !!state.engine && state.engine.hasTokenizer(),
+        samplerDefaults: state.engine && state.engine.has('ds2w_sampler_defaults') ? state.engine.samplerDefaults() : null,
         build: state.build && { name: state.build.build, reason: state.build.reason, compiled: state.build.compiled, url: state.build.url },
     };
 }
@@ -163,48 +165,109 @@ function logits({ ids }) {
     needWeights();
     ids = checkIds(ids);
     const e = state.engine;
-    e.truncate(state.session, 0);
+    setCache(0);
     const t0 = performance.now();
+    state.cached = null; // unknown if eval fails halfway
     const out = e.eval(state.session, ids, LOGITS.ALL, state.nVocab);
+    state.cached = ids.slice();
     state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
     return out;
 }
 
+/** Truncates the session's cache to its first n ids (state.cached mirrors what the cache holds). */
+function setCache(n) {
+    const have = state.cached ? state.cached.length : 0;
+    if (!state.cached || n < have || n === 0) state.engine.truncate(state.session, Math.min(n, have));
+    state.cached = state.cached ? state.cached.slice(0, Math.min(n, have)) : [];
+}
+
+/** Splits options.stop into token ids (numbers) and stop strings (non-empty, as ds2_generate wants them). */
+function splitStops(stop) {
+    const ids = [], strings = [];
+    for (const [i, s] of (stop == null ? [] : Array.isArray(stop) ? stop : [stop]).entries()) {
+        if (typeof s === 'number' && Number.isInteger(s)) ids.push(s);
+        else if (typeof s === 'string' && s.length) strings.push(s);
+        else throw new DS2Error('DS2_E_INVALID_ARG', `stop ${i} must be a token id or a non-empty string, not ${JSON.stringify(s)}`);
+    }
+    return { ids, strings };
+}
+
+// Stop strings as ds2_generate matches them (src/generate.c ds2_stop_find / ds2_stop_partial): the earliest
+// match in the text not yet emitted (the longest stop string at that index); otherwise the longest end of the
+// text that is a proper prefix of a stop string is held back until the next token decides. The text holds
+// whole characters only (the detokenizer's pieces), so matching UTF-16 units matches the C's UTF-8 bytes.
+function findStop(text, stops) {
+    let at = -1;
+    for (const s of stops) {
+        const i = text.indexOf(s);
+        if (i >= 0 && (at < 0 || i < at)) at = i;
+    }
+    return at;
+}
+function heldBack(text, stops) {
+    let hold = 0;
+    for (const s of stops)
+        for (let m = Math.min(s.length - 1, text.length); m > hold; m--)
+            if (text.endsWith(s.slice(0, m))) { hold = m; break; }
+    return hold;
+}
+
 /**
  * The generation loop shared by generateTokens / generate / chat: ids as given (no BOS added), greedy when
- * temperature is 0 (first index of the maximum, as the native CLI), else seeded sampling.
- * onToken(id) is called per new id; returning false stops.
+ * temperature is 0 (first index of the maximum, as the native CLI), else the C sampler.
+ * onToken(id) is called per new id; returning false stops. `run.pace(n)` (streamed calls) resolves when the
+ * caller has taken n − 1 of the n tokens delivered: the worker never computes more than one token beyond the
+ * one the caller holds, so an abort made upon receiving token k ends the call after token k + 1 at the latest.
+ * `run.reuse`: keep the cached common prefix of `ids` and evaluate only the rest (chat); otherwise every call
+ * starts from an empty cache (same ids → same answer: for legacy attn_kv_b files batched prefill and single-token
+ * decode take different, equally valid, attention paths). `run.info` receives per-call counts.
  */
-async function generateLoop(ids, opts, signal, onToken) {
+async function generateLoop(ids, opts, signal, onToken, run = {}) {
     needWeights();
     ids = checkIds(ids);
     const e = state.engine;
     const maxTokens = opts.maxTokens ?? 16;
     const temperature = opts.temperature ?? 0;
     const stopIds = new Set(opts.stopAtEos ? [state.info.eos_id] : []);
-    for (const s of opts.stop || []) stopIds.add(s);
+    for (const s of splitStops(opts.stop).ids) stopIds.add(s);
     if (ids.length + maxTokens > e.nCtx(state.session))
         throw new DS2Error('DS2_E_CONTEXT_FULL', `${ids.length} prompt + ${maxTokens} new tokens exceed the context of ${e.nCtx(state.session)}`);
+    let keep = 0;
+    if (run.reuse && state.cached) while (keep < state.cached.length && keep < ids.length - 1 && state.cached[keep] === ids[keep]) keep++;
     const out = [];
     // greedy: the first index of the maximum, as the native CLI; otherwise the C sampler chain (top-k/p,
-    // min-p, repetition penalty), seeded, so the same seed gives the same ids on every build
+    // min-p, penalties), seeded, so the same seed gives the same ids on every build. Options left out take
+    // the C defaults (engine.samplerDefaults); temperature's default here is 0 (greedy).
     const sampler = temperature > 0 ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
-    const pick = (pending) => (sampler ? e.evalSample(state.session, pending, sampler, state.nVocab)
-        : e.evalArgmax(state.session, pending, state.nVocab));
+    const pick = (pending) => {
+        const cached = state.cached;
+        state.cached = null; // unknown until the eval succeeds
+        const id = sampler ? e.evalSample(state.session, pending, sampler, state.nVocab)
+            : e.evalArgmax(state.session, pending, state.nVocab);
+        state.cached = cached.concat(pending);
+        return id;
+    };
     let t0 = performance.now();
+    const info = run.info || {};
+    info.cachedTokens = keep;
+    info.promptTokens = ids.length - keep;
     try {
-        // Every call starts from an empty cache: reusing a cached prefix would run its tail one token at a
-        // time, and for legacy (attn_kv_b) files batched prefill and single-token decode take different
-        // (equally valid) attention paths, so the same ids would not always give the same answer.
-        e.truncate(state.session, 0);
-        let next = pick(ids);
-        state.stats.promptTokens += ids.length; state.stats.promptMs += performance.now() - t0;
+        setCache(keep);
+        // as ds2_generate: the prompt ids enter the penalty window — all of them, cached or not, so the answer
+        // does not depend on what the cache held
+        if (sampler) for (const t of ids) e.samplerAccept(sampler, t);
+        let next = pick(ids.slice(keep));
+        state.stats.promptTokens += ids.length - keep; state.stats.promptMs += performance.now() - t0;
         t0 = performance.now();
         while (out.length < maxTokens) {
             out.push(next);
             if (stopIds.has(next) || onToken(next) === false || out.length === maxTokens) break;
-            await tick(); // an abort posted meanwhile is handled here: cancel within one token
+            await tick(); // an abort posted meanwhile is handled here
             if (signal.aborted) break;
+            if (run.pace) { // token out.length + 1 starts once the caller has taken all but the newest one
+                await run.pace(out.length);
+                if (signal.aborted) break;
+            }
             next = pick([next]);
         }
     } finally {
@@ -214,40 +277,110 @@ async function generateLoop(ids, opts, signal, onToken) {
     return out;
 }
 
-async function generateTokens({ ids, options = {}, stream = false }, signal, id) {
-    return generateLoop(ids, options, signal, (tok) => { if (stream) post({ id, type: TYPE.PIECE, text: '', token: tok }); });
+async function generateTokens({ ids, options = {}, stream = false }, signal, id, req) {
+    return generateLoop(ids, options, signal, (tok) => { if (stream) post({ id, type: TYPE.PIECE, text: '', token: tok }); },
+        { pace: stream ? req.pace : null });
 }
 
-async function generateText(promptIds, options, signal, id) {
+/**
+ * Text generation: one 'piece' message per token (its text may be empty: held back for an unfinished
+ * character or a possible stop string), then the held text (token -1). Stop strings as ds2_generate: the text
+ * before the stop string is emitted, the stop string and anything after it are not.
+ */
+async function generateText(promptIds, options, signal, id, req, reuse = false) {
     const e = state.engine;
+    const stops = splitStops(options.stop).strings;
     const d = e.detokenizerCreate(state.model);
-    let text = '';
+    let text = '', pending = '', stopped = null;
+    const info = {};
+    const emit = (piece, tok) => {
+        text += piece;
+        post({ id, type: TYPE.PIECE, text: piece, token: tok });
+    };
     try {
         const ids = await generateLoop(promptIds, { stopAtEos: true, ...options }, signal, (tok) => {
-            const piece = e.detokenizerPush(d, tok);
-            if (piece) { text += piece; post({ id, type: TYPE.PIECE, text: piece, token: tok }); }
+            pending += e.detokenizerPush(d, tok);
+            const at = findStop(pending, stops);
+            const n = at >= 0 ? at : pending.length - heldBack(pending, stops);
+            emit(pending.slice(0, n), tok);
+            pending = pending.slice(n);
+            if (at >= 0) { stopped = 'stop'; return false; }
             return true;
-        });
-        const tail = e.detokenizerFlush(d);
-        if (tail) { text += tail; post({ id, type: TYPE.PIECE, text: tail, token: -1 }); }
-        return { text, tokens: ids, aborted: signal.aborted };
+        }, { pace: req.pace, reuse, info });
+        if (!stopped) {
+            pending += e.detokenizerFlush(d);
+            const at = findStop(pending, stops);
+            if (at >= 0) stopped = 'stop';
+            const tail = at >= 0 ? pending.slice(0, at) : pending;
+            if (tail) emit(tail, -1);
+        }
+        const last = ids[ids.length - 1];
+        const reason = signal.aborted ? 'cancelled' : stopped ? 'stop'
+            : (options.stopAtEos ?? true) && last === state.info.eos_id ? 'eos'
+                : splitStops(options.stop).ids.includes(last) ? 'stop-id' : 'max-tokens';
+        return { text, tokens: ids, aborted: signal.aborted, stopReason: reason, promptTokens: info.promptTokens, cachedTokens: info.cachedTokens };
     } finally {
         e.detokenizerFree(d);
     }
 }
 
-async function generate({ prompt, options = {} }, signal, id) {
+async function generate({ prompt, options = {} }, signal, id, req) {
     needModel();
     const ids = state.engine.tokenize(state.model, prompt, options.addBos ?? true, options.parseSpecial ?? false);
-    return generateText(ids, options, signal, id);
+    return generateText(ids, options, signal, id, req);
 }
 
-async function chat({ messages, options = {} }, signal, id) {
+// ---- chat: the conversation as ids, as the C chat keeps it (src/cli/cmd_run.c) ------------------------------
+// A reply stays as the ids the model generated (+ EOS, which the template closes every reply with), and each
+// message adds the ids of the text it adds to the rendering; a call whose messages extend the previous call's
+// conversation by its reply evaluates only the new ids (the rest is in the cache).
+
+function checkMessages(messages) {
+    if (!Array.isArray(messages)) throw new DS2Error('DS2_E_INVALID_ARG', 'chat messages must be an array');
+    for (const m of messages)
+        if (!m || typeof m.role !== 'string' || typeof m.content !== 'string')
+            throw new DS2Error('DS2_E_INVALID_ARG', 'chat messages must be {role: string, content: string}');
+}
+
+/** Ids of what messages[from..] add to the rendering of messages[0..from) (BOS first when from is 0). */
+function deltaIds(messages, from, prefix) {
+    const e = state.engine, m = state.model;
+    const ids = prefix.slice();
+    let before = from ? e.chatRender(m, messages.slice(0, from), false) : '';
+    for (let i = from; i < messages.length; i++) {
+        const after = e.chatRender(m, messages.slice(0, i + 1), i === messages.length - 1);
+        // DeepSeek-V2/V3 renderings grow by appending; anything else is tokenized whole
+        if (!after.startsWith(before)) return e.tokenize(m, e.chatRender(m, messages, true), true, true);
+        // the rendered text never starts with BOS: tokenize adds it when the model asks (no doubled BOS)
+        ids.push(...e.tokenize(m, after.slice(before.length), ids.length === 0, true));
+        before = after;
+    }
+    return ids;
+}
+
+function chatIds(messages) {
+    const prev = state.chat;
+    const same = (a, b) => a.role === b.role && (a.content === b.content
+        || (a.role === 'assistant' && a.content.trim() === b.content.trim())); // V2's "Assistant: " space
+    if (prev && messages.length > prev.messages.length && prev.messages.every((m, i) => same(m, messages[i])))
+        return deltaIds(messages, prev.messages.length, prev.ids);
+    return deltaIds(messages, 0, []);
+}
+
+async function chat({ messages, options = {} }, signal, id, req) {
     needModel();
-    const text = state.engine.chatRender(state.model, messages, true);
-    // the rendered text never starts with BOS: tokenize adds it when the model asks (no doubled BOS)
-    const ids = state.engine.tokenize(state.model, text, true, true);
-    return generateText(ids, options, signal, id);
+    checkMessages(messages);
+    const ids = chatIds(messages);
+    state.chat = null;
+    const r = await generateText(ids, options, signal, id, req, options.cache ?? true);
+    // the reply as ids for the next turn, closed by EOS as the template closes it; after a stop string the
+    // ids ran past the text, so the next turn tokenizes the reply as text instead
+    const eos = state.info.eos_id;
+    if (r.stopReason !== 'stop' && r.stopReason !== 'stop-id') {
+        const gen = r.tokens[r.tokens.length - 1] === eos ? r.tokens.slice(0, -1) : r.tokens;
+        state.chat = { messages: [...messages, { role: 'assistant', content: r.text }], ids: ids.concat(gen, eos >= 0 ? [eos] : []) };
+    }
+    return r;
 }
 
 function stats() {
@@ -297,23 +430,34 @@ let queue = Promise.resolve();
 
 function receive(msg) {
     if (!msg || typeof msg !== 'object') return;
-    if (msg.op === OP.ABORT) {
-        const c = running.get(msg.target);
-        if (c) c.abort();
+    if (msg.op === OP.ABORT || msg.op === OP.ACK) {
+        const r = running.get(msg.target);
+        if (!r) return;
+        if (msg.op === OP.ABORT) r.ctl.abort();
+        else r.acked = Math.max(r.acked, Number(msg.n) || 0);
+        r.wake();
         return;
     }
     if (msg.op === OP.EXIT) { freeModel(); state.engine && state.engine.dispose(); if (nodeExit) nodeExit(); else self.close(); return; }
-    const ctl = new AbortController();
-    running.set(msg.id, ctl);
-    queue = queue.then(() => run(msg, ctl));
+    // a stream waiting for its consumer never blocks later calls: they end its pacing (it runs on unpaced)
+    for (const r of running.values()) { r.paced = false; r.wake(); }
+    const req = { ctl: new AbortController(), acked: 0, paced: true, wake: () => {} };
+    // resolves once the caller has taken n - 1 tokens (or the call is aborted / no longer paced)
+    req.pace = async (n) => {
+        while (req.paced && req.acked < n - 1 && !req.ctl.signal.aborted) await new Promise((r) => { req.wake = r; });
+        req.wake = () => {};
+    };
+    running.set(msg.id, req);
+    queue = queue.then(() => run(msg, req));
 }
 
-async function run(msg, ctl) {
+async function run(msg, req) {
     const h = handlers[msg.op];
+    const ctl = req.ctl;
     try {
         if (!h) throw new DS2Error('DS2_E_INVALID_ARG', `unknown operation ${msg.op}`);
         if (ctl.signal.aborted) throw new DS2Error('DS2_E_CANCELLED', `${msg.op} cancelled`);
-        const result = await h(msg.args || {}, ctl.signal, msg.id);
+        const result = await h(msg.args || {}, ctl.signal, msg.id, req);
         const transfer = result instanceof Float32Array ? [result.buffer] : [];
         post({ id: msg.id, type: TYPE.RESULT, result }, transfer);
     } catch (e) {

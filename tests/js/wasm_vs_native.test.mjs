@@ -64,8 +64,8 @@ test('cancel mid-generation returns within one token with the ids so far', async
         const s = await model.stats();
         const perToken = s.genMs / s.genTokens;
         t.diagnostic(`abort after 5 streamed ids: ${ids.length} ids, resolved ${took.toFixed(1)} ms after abort (${perToken.toFixed(1)} ms per token)`);
-        // the token being computed when the abort arrives completes; no other one starts
-        assert.ok(ids.length >= 5 && ids.length <= 7, `got ${ids.length} ids after aborting at 5`);
+        // the worker stays at most one token ahead of onToken: the token being computed may complete, no other
+        assert.ok(ids.length >= 5 && ids.length <= 6, `got ${ids.length} ids after aborting at 5`);
         assert.deepEqual(ids.slice(0, 5), nativeEval(file, [1, 2, 3], 5).greedy);
         // and the model is still usable
         assert.equal((await model.generateTokens([1, 2, 3], { maxTokens: 2 })).length, 2);

@@ -14,16 +14,18 @@ async function main(): Promise<void> {
     const logits: Float32Array = await model.logits(ids);
     const stream = model.generate('Once upon a time', { maxTokens: 32, temperature: 0.8, seed: 7, signal: ac.signal });
     let text = '';
-    for await (const piece of stream) text += piece;
+    for await (const piece of stream) { text += piece; if (stream.tokenCount > 20) ac.abort(); }
     const done = await stream.result;
-    for await (const piece of model.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 16 })) text += piece;
+    const why2: string = done.stopReason + done.promptTokens + done.cachedTokens;
+    const topK: number = info.samplerDefaults ? info.samplerDefaults.topK : 40;
+    for await (const piece of model.chat([{ role: 'user', content: 'Hi' }], { maxTokens: 16, stop: ['\n\n', 2], cache: true, topK, repeatPenalty: 1.1 })) text += piece;
     const toks: number[] = await model.tokenize(text, { addBos: false });
     const back: string = await model.detokenize(toks);
     const s = await model.stats();
     const rate: number = s.genTokensPerSecond + s.heapBytes;
     await model.unload();
     await model.dispose?.();
-    void [why, logits, done.tokens, back, rate];
+    void [why, why2, logits, done.tokens, back, rate];
     try { await loadModel('https://example.invalid/x-00001-of-00002.gguf'); } catch (e) {
         if (e instanceof DS2Error) { const code: string = e.code; void code; }
     }
