@@ -1,5 +1,5 @@
 // Headless Chromium (Debian's `chromium`, driven by playwright-core): a page loads a model through the Web
-// Worker from a local server and streams greedy tokens equal to the native CLI's. With COOP/COEP the page is
+// Worker from a local server and streams greedy tokens equal to the native CLI's, and cancels within one token. With COOP/COEP the page is
 // cross-origin isolated and the SIMD128 + threads build runs; without them, the single-thread SIMD build.
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -59,6 +59,11 @@ async function run(t, isolate, expectBuild) {
         for (let i = 1; i < r.progress.length; i++) assert.ok(r.progress[i].loaded >= r.progress[i - 1].loaded);
         assert.equal(r.pieces.join(''), wantText); // text streamed piece by piece from the worker
         assert.ok(r.pieces.length > 1);
+        // cancel within one token through the Web Worker: onToken aborts at id 5, the iterator at its 3rd piece
+        t.diagnostic(`cancel: ${JSON.stringify(r.cancel)}`);
+        assert.ok(r.cancel.ids >= 5 && r.cancel.ids <= 6, `aborting upon id 5 gave ${r.cancel.ids} ids`);
+        assert.ok(r.cancel.aborted && r.cancel.held >= 3 && r.cancel.tokens <= r.cancel.held + 1 && r.cancel.after <= 1,
+            JSON.stringify(r.cancel));
         assert.ok(r.error && r.error.isError && r.error.code === 'DS2_E_BAD_TOKEN' && r.error.message, JSON.stringify(r.error));
     } catch (e) {
         e.message += `\nbrowser console:\n${logs.join('\n')}`;
