@@ -1,8 +1,10 @@
 // worker.js — the engine's thread: a Web Worker (module) in browsers, a worker_threads Worker in Node.
 //
 // Owns the one engine instance, the loaded model and its session. Requests (wasm/protocol.js) run one at a
-// time in arrival order; only 'abort' is handled at once. Long work yields to the event loop between chunks
-// and between tokens so an abort is seen within one chunk / one token. Every request ends with exactly one
+// time in arrival order; only 'abort' and 'ack' are handled at once. Long work yields to the event loop between
+// chunks and between tokens so an abort is seen within one chunk / one token; a streamed generation also waits
+// for the caller's acks (OP.ACK) so it is never more than one token ahead of the caller, and an abort made upon
+// token k ends it after token k + 1 at the latest, however fast tokens are. Every request ends with exactly one
 // 'result' or 'error' message.
 
 import { OP, TYPE, DS2Error, errorToWire } from '../wasm/protocol.js';
@@ -278,6 +280,8 @@ async function generateLoop(ids, opts, signal, onToken, run = {}) {
 }
 
 async function generateTokens({ ids, options = {}, stream = false }, signal, id, req) {
+    if (splitStops(options.stop).strings.length)
+        throw new DS2Error('DS2_E_INVALID_ARG', 'stop strings apply to text (generate / chat); generateTokens takes stop ids');
     return generateLoop(ids, options, signal, (tok) => { if (stream) post({ id, type: TYPE.PIECE, text: '', token: tok }); },
         { pace: stream ? req.pace : null });
 }

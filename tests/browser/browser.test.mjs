@@ -1,6 +1,7 @@
 // Headless Chromium (Debian's `chromium`, driven by playwright-core): a page loads a model through the Web
-// Worker from a local server and streams greedy tokens equal to the native CLI's, and cancels within one token. With COOP/COEP the page is
-// cross-origin isolated and the SIMD128 + threads build runs; without them, the single-thread SIMD build.
+// Worker from a local server, streams greedy tokens equal to the native CLI's and cancels within one token.
+// With COOP/COEP the page is cross-origin isolated and the SIMD128 + threads build runs; without them, the
+// single-thread SIMD build.
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';

@@ -87,8 +87,10 @@ test('stop strings (across token boundaries) and stop ids, as ds2 run --stop', a
     assert.equal(byId.text, await model.detokenize(full.result.tokens.slice(0, first)));
     const both = await collect(model.generate('Hello world', { maxTokens: 24, stopAtEos: false, stop: [id, stop] }));
     assert.equal(both.result.tokens.length, Math.min(first + 1, r.result.tokens.length));
-    // generateTokens takes stop ids too
-    assert.deepEqual(await model.generateTokens([1, 2, 3], { maxTokens: 10, stop: [full.result.tokens[0]] }).then((x) => x.length <= 10), true);
+    // generateTokens takes stop ids too (stop strings are for text)
+    const tk = await model.generateTokens([1, 2, 3], { maxTokens: 10 });
+    assert.deepEqual(await model.generateTokens([1, 2, 3], { maxTokens: 10, stop: [tk[3]] }), tk.slice(0, tk.indexOf(tk[3]) + 1));
+    await assert.rejects(model.generateTokens([1, 2, 3], { stop: ['x'] }), (e) => e.code === 'DS2_E_INVALID_ARG');
     await assert.rejects(model.generate('x', { stop: [''] }).next(), (e) => e.code === 'DS2_E_INVALID_ARG');
 });
 
