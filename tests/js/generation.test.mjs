@@ -59,6 +59,13 @@ test('cancel: aborting upon token k gives at most k + 1 tokens, even when tokens
     for await (const piece of s2) { assert.equal(typeof piece, 'string'); if (++n === 3) { count = s2.tokenCount; break; } }
     const r2 = await s2.result;
     assert.ok(r2.tokens.length <= count + 1, `${r2.tokens.length} tokens after breaking at token ${count}`);
+    // pacing never hangs: awaiting only the result (no loop) runs to the end; an abandoned iterator does not
+    // block later calls (they end its pacing)
+    assert.equal((await model.generate('Hello world', { maxTokens: 40, stopAtEos: false }).result).tokens.length, 40);
+    const abandoned = model.generate('Hello world', { maxTokens: 40, stopAtEos: false });
+    await abandoned.next();
+    assert.ok((await model.tokenize('Hello')).length > 0);
+    assert.equal((await abandoned.result).tokens.length, 40);
     // and the model is still usable
     assert.equal((await model.generateTokens([1, 2, 3], { maxTokens: 2 })).length, 2);
 });
