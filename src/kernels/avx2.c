@@ -741,17 +741,83 @@ static void kq_tile_nomin_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0,
     kq_tile_avx2(nb, w4, a0, a1, out, 0);
 }
 
-#define GEMM_AVX2(name, kq, wtype, tile, vec_dot)                                                                \
+/* 8×8 transpose: out[j] lane i = in[i] lane j */
+static inline void transpose8_ps(const __m256 in[8], __m256 out[8]) {
+    __m256 t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(in[2 * i], in[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(in[2 * i], in[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; j++) {
+        out[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+        out[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+    }
+}
+
+/* t32 (gemm_pack.h): per group of 8 blocks and (row k, token t) the 8 block sums in 32-bit lanes; the products
+ * (float)sumi·(d_w·d_a) (lanes = blocks) are transposed so that lane 4t + k of the running sumf gets them one
+ * block at a time, in block order — row k's sequential sum of vec_dot. */
+static inline void t32_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4],
+                                 int off) {
+    const int64_t ng = (nb + 7) / 8;
+    const uint8_t *x[2] = {a0, a1};
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 sumf = _mm256_setzero_ps();
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t *wg = w4 + (size_t)g * GP_T32_W_BPG;
+        const float *wd = (const float *)(wg + 1024);
+        __m256 p[8];
+        for (int t = 0; t < 2; t++) {
+            const uint8_t *xg = x[t] + (size_t)g * GP_T32_A_BPG;
+            __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+            for (int h = 0; h < 2; h++) { /* 4 steps in 16 bits: ≤ 4·2·31·127 < 2^15 */
+                __m256i s16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+                for (int s = 4 * h; s < 4 * h + 4; s++) {
+                    const __m256i av = _mm256_load_si256((const __m256i *)(xg + 32 * s));
+                    for (int k = 0; k < 4; k++)
+                        s16[k] = _mm256_add_epi16(s16[k], _mm256_maddubs_epi16(_mm256_load_si256((const __m256i *)(wg + 256 * k + 32 * s)), av));
+                }
+                for (int k = 0; k < 4; k++) acc[k] = _mm256_add_epi32(acc[k], _mm256_madd_epi16(s16[k], ones));
+            }
+            const __m256i corr = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *)(xg + 288)), _mm256_set1_epi32(off));
+            const __m256 da = _mm256_load_ps((const float *)(xg + 256));
+            for (int k = 0; k < 4; k++) {
+                const __m256 sumi = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[k], corr)); /* exact: |sumi| < 2^24 */
+                p[4 * t + k] = _mm256_mul_ps(sumi, _mm256_mul_ps(_mm256_loadu_ps(wd + 8 * k), da));
+            }
+        }
+        __m256 q[8];
+        transpose8_ps(p, q);
+        const int nbl = g + 1 < ng ? 8 : (int)(nb - 8 * g);
+        for (int j = 0; j < nbl; j++) sumf = _mm256_add_ps(sumf, q[j]);
+    }
+    _mm_storeu_ps(out[0], _mm256_castps256_ps128(sumf));
+    _mm_storeu_ps(out[1], _mm256_extractf128_ps(sumf, 1));
+}
+static void t32_tile_q4_0_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    t32_tile_avx2(nb, w4, a0, a1, out, 8);
+}
+static void t32_tile_q5_0_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    t32_tile_avx2(nb, w4, a0, a1, out, 16);
+}
+
+#define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
     void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
                               const void *a, size_t a_stride, int64_t nt) {                                     \
-        gp_gemm(kq, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
+        gp_gemm(fam, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,     \
                 a_stride, nt);                                                                                  \
     }
-GEMM_AVX2(q4_0, 0, DS2_Q4_0, q32_tile_avx2, ds2_avx2_vec_dot_q4_0_q8_0)
-GEMM_AVX2(q5_0, 0, DS2_Q5_0, q32_tile_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
-GEMM_AVX2(q8_0, 0, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
-GEMM_AVX2(iq4_nl, 0, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
-GEMM_AVX2(q4_k, 1, DS2_Q4_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
-GEMM_AVX2(q5_k, 1, DS2_Q5_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
-GEMM_AVX2(q6_k, 1, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
-GEMM_AVX2(q3_k, 1, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)
+GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0)
+GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
+GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
+GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
+GEMM_AVX2(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
+GEMM_AVX2(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
+GEMM_AVX2(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
+GEMM_AVX2(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)

@@ -8,9 +8,10 @@
  * tile kernels nothing but multiply-adds. Every output is still computed with the reference's integer sums
  * (exact) and the reference's float operations in its order, so it equals the single-row vec_dot bit for bit.
  *
- * Two families:
+ * Three families:
  *  - q32: 32-element blocks against Q8_0 (Q4_0, Q5_0, Q8_0, IQ4_NL). Per block an exact int32 Σ w·a, then
  *    sumf += (float)sumi·(d_w·d_a). Packed values are the signed element values as int16 in element order.
+ *  - t32: the q32 arithmetic with 8 blocks transposed into vector lanes (AVX2 Q4_0/Q5_0; see below).
  *  - kq: K-quants against Q8_K (Q4_K, Q5_K: lanes + mins; Q6_K, Q3_K: lanes only). The reference sums each
  *    super-block into 8 int32 lanes, lane l = Σ over elements e ≡ l (mod 8) of scale(e)·w(e)·a(e). Packed
  *    weights are scale·w as int16 (|·| ≤ 128·32 = 4096), each 16-element group stored in the order
@@ -105,6 +106,61 @@ static inline void gp_q32_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
     for (int64_t ib = 0; ib < nb; ib++, a += 34) {
         for (int j = 0; j < 32; j++) q[ib * 32 + j] = (int8_t)a[2 + j];
         d[ib] = gp_half(a);
+    }
+}
+
+/* ---- t32 family (AVX2: Q4_0, Q5_0) ---------------------------------------------------------------------
+ * The same per-block arithmetic as q32, with blocks transposed into vector lanes: a group of 8 blocks is
+ * stored as 8 steps of 32 bytes, step s holding elements 4s..4s+3 of block j in bytes 4j..4j+3. A byte
+ * multiply-add of step s then sums 2 elements of block j per 16-bit slot, and 8 steps added up (one 32-bit
+ * multiply-add of pairs at the end) give block j's whole Σ w·a in 32-bit lane j — no horizontal sums. Weights
+ * are stored unsigned (value + offset, offset 8 for Q4_0, 16 for Q5_0: 0..31), so the kernel subtracts
+ * offset·Σa per block (Σa stored with the activations). A last partial group is padded with zero blocks.
+ * W tile (4 rows), per group: u8 q[4][8][32], float d[4][8]. A token, per group: int8 q[8][32], float d[8],
+ * int32 sa[8] (Σ of each block's 32 values). */
+#define GP_T32_W_BPG (4 * 256 + 4 * 8 * 4)
+#define GP_T32_A_BPG (256 + 8 * 4 + 8 * 4)
+
+/* Q4_0/Q5_0 rows: 4 elements are one 32-bit word of nibbles (elements 4s..4s+3 = low nibbles of qs bytes 4s..4s+3
+ * for s < 4, high nibbles of bytes 4(s−4).. for s ≥ 4), so a step is a word copy; Q5_0 ors in its 5th bits. */
+static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    const int q5 = wtype == DS2_Q5_0;
+    const size_t bb = q5 ? 22 : 18;
+    const int64_t ng = (nb + 7) / 8;
+    memset(dst, 0, (size_t)ng * GP_T32_W_BPG);
+    for (int64_t ib = 0; ib < nb; ib++) {
+        uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
+        const int j = (int)(ib % 8);
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+            uint32_t qh = 0;
+            if (q5) memcpy(&qh, b + 2, 4);
+            for (int s = 0; s < 8; s++) {
+                uint32_t word;
+                memcpy(&word, b + (q5 ? 6 : 2) + 4 * (s & 3), 4);
+                word = (s < 4 ? word : word >> 4) & 0x0f0f0f0fu;
+                if (q5) {
+                    const uint32_t bits = qh >> (4 * s); /* elements 4s..4s+3: bits 4s..4s+3 of qh */
+                    word |= ((bits & 1) << 4) | ((bits & 2) << 11) | ((bits & 4) << 18) | ((bits & 8) << 25);
+                }
+                memcpy(g + 256 * k + 32 * s + 4 * j, &word, 4);
+            }
+            ((float *)(g + 1024))[8 * k + j] = gp_half(b);
+        }
+    }
+}
+
+static inline void gp_t32_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
+    const int64_t ng = (nb + 7) / 8;
+    memset(dst, 0, (size_t)ng * GP_T32_A_BPG);
+    for (int64_t ib = 0; ib < nb; ib++, a += 34) {
+        uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_A_BPG;
+        const int j = (int)(ib % 8);
+        int32_t sa = 0;
+        for (int e = 0; e < 32; e++) sa += (int8_t)a[2 + e];
+        for (int s = 0; s < 8; s++) memcpy(g + 32 * s + 4 * j, a + 2 + 4 * s, 4);
+        ((float *)(g + 256))[j] = gp_half(a);
+        ((int32_t *)(g + 288))[j] = sa;
     }
 }
 
@@ -224,16 +280,20 @@ static inline uint8_t *gp_scratch(size_t bytes) {
     return gp_scratch_p;
 }
 
-/* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with q32 (kq = 0) or kq (kq = 1) packing;
+/* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with the packing of family fam;
  * rows beyond a multiple of 4 and an odd last token of a token block go through vec_dot itself. */
-static inline void gp_gemm(int kq, int32_t wtype, gp_tile_fn tile,
+enum { GP_Q32 = 0, GP_KQ = 1, GP_T32 = 2 };
+static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                            void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
                            int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
                            size_t a_stride, int64_t nt) {
-    const int64_t nb = n / (kq ? 256 : 32);
+    const int kq = fam == GP_KQ;
+    const int64_t nb = n / (kq ? 256 : 32), ng = (nb + 7) / 8;
     const int64_t nr4 = nr & ~(int64_t)3;
-    const size_t w_tile = (size_t)nb * (kq ? 4 * sizeof(gp_kq_w) : GP_Q32_W_BPB);
-    const size_t a_tok = ((size_t)nb * (kq ? sizeof(gp_kq_a) : GP_Q32_A_BPB) + 63) & ~(size_t)63;
+    const size_t w_tile = fam == GP_KQ ? (size_t)nb * 4 * sizeof(gp_kq_w)
+                          : fam == GP_T32 ? (size_t)ng * GP_T32_W_BPG : (size_t)nb * GP_Q32_W_BPB;
+    const size_t a_tok = ((fam == GP_KQ ? (size_t)nb * sizeof(gp_kq_a)
+                           : fam == GP_T32 ? (size_t)ng * GP_T32_A_BPG : (size_t)nb * GP_Q32_A_BPB) + 63) & ~(size_t)63;
     int64_t tb = (int64_t)(GP_A_BLOCK_BYTES / a_tok) & ~(int64_t)1;
     if (tb < 2) tb = 2;
     if (tb > nt) tb = nt;
@@ -248,6 +308,8 @@ static inline void gp_gemm(int kq, int32_t wtype, gp_tile_fn tile,
         uint8_t *dst = wp + (size_t)(r / 4) * w_tile;
         if (kq)
             gp_kq_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
+        else if (fam == GP_T32)
+            gp_t32_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
         else
             gp_q32_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
     }
@@ -256,6 +318,8 @@ static inline void gp_gemm(int kq, int32_t wtype, gp_tile_fn tile,
         for (int64_t t = 0; t < nt_b; t++) {
             if (kq)
                 gp_kq_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
+            else if (fam == GP_T32)
+                gp_t32_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
             else
                 gp_q32_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
         }

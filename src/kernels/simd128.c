@@ -745,17 +745,17 @@ static void kq_tile_nomin_simd128(int64_t nb, const uint8_t *w4, const uint8_t *
     kq_tile_simd128(nb, w4, a0, a1, out, 0);
 }
 
-#define GEMM_SIMD128(name, kq, wtype, tile, vec_dot)                                                             \
+#define GEMM_SIMD128(name, fam, wtype, tile, vec_dot)                                                             \
     void ds2_simd128_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,  \
                                  const void *a, size_t a_stride, int64_t nt) {                                  \
-        gp_gemm(kq, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
+        gp_gemm(fam, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
                 a_stride, nt);                                                                                  \
     }
-GEMM_SIMD128(q4_0, 0, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_q8_0)
-GEMM_SIMD128(q5_0, 0, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0)
-GEMM_SIMD128(q8_0, 0, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0)
-GEMM_SIMD128(iq4_nl, 0, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0)
-GEMM_SIMD128(q4_k, 1, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k)
-GEMM_SIMD128(q5_k, 1, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k)
-GEMM_SIMD128(q6_k, 1, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k)
-GEMM_SIMD128(q3_k, 1, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k)
+GEMM_SIMD128(q4_0, GP_Q32, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_q8_0)
+GEMM_SIMD128(q5_0, GP_Q32, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0)
+GEMM_SIMD128(q8_0, GP_Q32, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0)
+GEMM_SIMD128(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0)
+GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k)
+GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k)
+GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k)
+GEMM_SIMD128(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k)
