@@ -84,6 +84,16 @@ ds2_status ds2_loader_create_split(const ds2_loader_params *params, int32_t n_sh
     return DS2_OK;
 }
 
+/* Prefixes a shard reader's error with the stream it came from. */
+static ds2_status name_shard(int32_t i, ds2_status st, ds2_error *err) {
+    if (err) {
+        char msg[sizeof err->message];
+        snprintf(msg, sizeof msg, "shard #%d: %.200s", (int)i, err->message);
+        memcpy(err->message, msg, sizeof msg);
+    }
+    return st;
+}
+
 /* An integer split.* key of stream i, or -1 with a named error. */
 static int64_t split_key(ds2_loader *l, int32_t i, const char *key, ds2_status *st, ds2_error *err) {
     const ds2_gguf_kv *kv = ds2_gguf_find_kv(l->shards[i], key);
@@ -146,7 +156,8 @@ ds2_status ds2_loader_feed_shard(ds2_loader *l, int32_t shard, const void *data,
     ds2_gguf *g = l->shards[shard];
     int was_ready = ds2_gguf_directory_ready(g);
     ds2_status st = ds2_gguf_feed(g, data, n, err);
-    if (st == DS2_OK && !was_ready && ds2_gguf_directory_ready(g)) st = check_shard(l, shard, err);
+    if (st != DS2_OK) return name_shard(shard, st, err);
+    if (!was_ready && ds2_gguf_directory_ready(g)) st = check_shard(l, shard, err);
     return st;
 }
 
@@ -155,12 +166,7 @@ static ds2_status finish_shards(ds2_loader *l, ds2_error *err) {
     for (int32_t i = 0; i < l->n_shards; i++) {
         ds2_status st = ds2_gguf_finish(l->shards[i], err);
         if (st != DS2_OK) {
-            if (err) {
-                char msg[sizeof err->message];
-                snprintf(msg, sizeof msg, "shard #%d: %.200s", (int)i, err->message);
-                memcpy(err->message, msg, sizeof msg);
-            }
-            return st;
+            return name_shard(i, st, err);
         }
         if (l->split_no[i] < 0) return ds2_fail(err, DS2_E_STATE, "shard #%d was not checked", (int)i);
     }

@@ -1,22 +1,22 @@
-// fetch.js — model bytes from a URL, gguf-split shard set, File/Blob, ArrayBuffer or (Node) file path, as one
-// stream of chunks for the C reader.
+// fetch.js — model bytes from a URL, gguf-split shard set, File/Blob, ArrayBuffer or (Node) file path, as
+// chunks for the C reader.
 //
 // - Streamed: each network/disk chunk is handed on as it arrives (no whole-file buffer in JS). `chunkSize`
 //   re-slices chunks (subarray views, no copy) — used by tests to prove chunking does not matter.
-// - Shards (`-00001-of-0000N.gguf`): all downloads start at once, each shard reads ahead a bounded amount,
-//   and the shards are merged in order into one GGUF stream (gguf_split.js).
-// - Interrupted downloads resume with an HTTP Range request (If-Range on the ETag/Last-Modified); a server
-//   that ignores Range sends the whole file again and the bytes already fed are skipped (a clean restart that
-//   keeps the C reader's state); giving up after `retries` reports DS2_E_TRUNCATED.
-// - Progress {loaded, total, rate}: loaded counts source bytes received, never decreases, and the last event
-//   has loaded === total.
-// - `signal` (AbortSignal) cancels every request and stream.
+// - Shards (`-00001-of-0000N.gguf`): all downloads run at once at full speed, each chunk is fed the moment it
+//   arrives, tagged with its shard, to the C split loader (gguf_split.js), which parses every shard on its
+//   own — no shard waits for another, nothing is buffered here.
+// - Interrupted downloads resume with an HTTP Range request (If-Range on the ETag/Last-Modified), per shard; a
+//   server that ignores Range sends the whole file again and the bytes already fed are skipped (a clean
+//   restart that keeps the C reader's state); giving up after `retries` reports DS2_E_TRUNCATED.
+// - Progress {loaded, total, rate}: loaded counts source bytes received (all shards), never decreases, the
+//   last event has loaded === total; events come at most every 50 ms, and the latest state always follows.
+// - `signal` (AbortSignal) cancels every request and stream; on any failure every other request is cancelled.
 
 import { DS2Error } from '../wasm/protocol.js';
-import { mergeShards } from './gguf_split.js';
+import { interleave, createSplitLoader } from './gguf_split.js';
 
 const SHARD_RE = /-(\d{5})-of-(\d{5})\.gguf$/;
-const DEFAULT_READ_AHEAD = 8 << 20;
 const DEFAULT_SLICE = 1 << 20; // ArrayBuffer sources are handed on in 1 MiB views
 
 function abortError(signal) {
@@ -199,79 +199,62 @@ export function describeSource(source, expand = true) {
     throw new DS2Error('DS2_E_INVALID_ARG', 'model source must be a URL, File/Blob, ArrayBuffer/typed array, {path} or an array of them');
 }
 
-/** Pulls up to `limit` bytes ahead of the consumer, so later shards download while earlier ones are fed. */
-function readAhead(it, limit) {
-    const queue = [];
-    let queued = 0, done = false, error = null, wake = null, pumping = false;
-    const notify = () => { if (wake) { const w = wake; wake = null; w(); } };
-    async function pump() {
-        if (pumping) return;
-        pumping = true;
-        try {
-            while (!done && queued < limit) {
-                const r = await it.next();
-                if (r.done) { done = true; break; }
-                queue.push(r.value); queued += r.value.byteLength;
-                notify();
-            }
-        } catch (e) { error = e; done = true; }
-        pumping = false;
-        notify();
-    }
-    pump();
-    return {
-        async next() {
-            for (;;) {
-                if (queue.length) {
-                    const v = queue.shift(); queued -= v.byteLength;
-                    pump();
-                    return { done: false, value: v };
-                }
-                if (error) throw error;
-                if (done) return { done: true, value: undefined };
-                await new Promise((r) => { wake = r; });
-            }
-        },
-        async return(v) { done = true; queue.length = 0; if (it.return) await it.return(v); return { done: true, value: v }; },
-        [Symbol.asyncIterator]() { return this; },
-    };
-}
-
 /**
- * Opens a model source as one GGUF byte stream.
+ * Opens a model source for the C loader.
  * @param {*} source URL string/URL, array of shard URLs, File/Blob, ArrayBuffer/view, {path} (Node)
  * @param {{signal?: AbortSignal, onProgress?: Function, chunkSize?: number, fetch?: Function,
- *          retries?: number, readAheadBytes?: number}} [opts]
- * @returns {Promise<{total: number|null, chunks: AsyncGenerator<Uint8Array>}>}
+ *          retries?: number}} [opts]
+ * @returns {Promise<{total: number|null, shards: number, chunks: AsyncIterator,
+ *          createLoader: (engine, allowVocabOnly) => number, feed: (chunk) => void}>}
+ *   createLoader makes the C loader (a split loader for shards) and returns its handle (engine.loaderFinish /
+ *   loaderFree take it); feed(chunk) feeds one item of `chunks` to it. `shards` is 0 for a single file.
  */
 export async function openModelStream(source, opts = {}) {
     const { signal, onProgress } = opts;
     if (signal && signal.aborted) throw abortError(signal);
     const descs = describeSource(source);
-    const open = (d) => d.kind === 'url' ? openUrl(d.url, { ...opts, fetchImpl: opts.fetch || globalThis.fetch })
-        : d.kind === 'blob' ? openBlob(d.blob, opts)
-        : d.kind === 'path' ? openPath(d.path, opts)
+    // one controller for every request: the caller's abort reaches them all, and a failure cancels the rest
+    const inner = new AbortController();
+    const onAbort = () => inner.abort(signal.reason);
+    if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    const o = { ...opts, signal: inner.signal };
+    const open = (d) => d.kind === 'url' ? openUrl(d.url, { ...o, fetchImpl: opts.fetch || globalThis.fetch })
+        : d.kind === 'blob' ? openBlob(d.blob, o)
+        : d.kind === 'path' ? openPath(d.path, o)
         : openBytes(d.bytes);
+    let closed = false;
+    const closeAll = async (parts) => {
+        if (closed) return;
+        closed = true;
+        if (signal) signal.removeEventListener('abort', onAbort);
+        inner.abort(new Error('closed')); // ends reads still waiting on the network
+        await Promise.all(parts.map((p) => (p.chunks.return ? p.chunks.return().catch(() => {}) : null)));
+    };
     // all requests at once: the shard downloads run in parallel
     const settled = await Promise.allSettled(descs.map(open));
     const failed = settled.find((s) => s.status === 'rejected');
     const parts = settled.filter((s) => s.status === 'fulfilled').map((s) => s.value);
     if (failed) {
-        await Promise.all(parts.map((p) => p.chunks.return && p.chunks.return()));
-        throw failed.reason;
+        await closeAll(parts);
+        throw signal && signal.aborted ? abortError(signal) : failed.reason;
     }
 
     // progress over source bytes (what the network or disk delivered), monotonic, last event at total
     const sourceTotal = parts.every((p) => p.size != null) ? parts.reduce((a, p) => a + p.size, 0) : null;
-    let loaded = 0, lastEmit = 0;
+    let loaded = 0, lastEmit = 0, trailing = null;
     const t0 = Date.now();
+    const send = (total) => {
+        const now = Date.now();
+        lastEmit = now;
+        onProgress({ loaded, total, rate: loaded / Math.max(1e-3, (now - t0) / 1000) });
+    };
     const emit = (final) => {
         if (!onProgress) return;
-        const now = Date.now();
-        if (!final && now - lastEmit < 50) return;
-        lastEmit = now;
-        const total = final ? loaded : sourceTotal;
-        onProgress({ loaded, total, rate: loaded / Math.max(1e-3, (now - t0) / 1000) });
+        if (final) { clearTimeout(trailing); trailing = null; send(loaded); return; }
+        const wait = 50 - (Date.now() - lastEmit);
+        if (wait <= 0) { clearTimeout(trailing); trailing = null; send(sourceTotal); return; }
+        // throttled: the latest count still goes out when the window ends (a stalled source shows where it is)
+        if (!trailing) trailing = setTimeout(() => { trailing = null; if (!closed) send(sourceTotal); }, wait);
     };
     const counted = (it) => ({
         async next() {
@@ -282,39 +265,60 @@ export async function openModelStream(source, opts = {}) {
         return: (v) => (it.return ? it.return(v) : Promise.resolve({ done: true, value: v })),
         [Symbol.asyncIterator]() { return this; },
     });
-    for (const p of parts) {
-        p.chunks = counted(parts.length > 1 ? readAhead(p.chunks, opts.readAheadBytes || DEFAULT_READ_AHEAD) : p.chunks);
-    }
+    for (const p of parts) p.chunks = counted(p.chunks);
 
-    let total, body;
-    if (parts.length > 1) {
-        let merged;
-        try {
-            merged = await mergeShards(parts);
-        } catch (e) {
-            await Promise.all(parts.map((p) => p.chunks.return()));
-            throw e;
-        }
-        total = merged.total; body = merged.chunks;
-    } else {
-        total = parts[0].size; body = parts[0].chunks;
-    }
-
+    const split = parts.length > 1;
+    let splitLoader = null;
+    const body = split ? interleave(parts) : parts[0].chunks;
     const step = opts.chunkSize > 0 ? opts.chunkSize : Infinity;
-    async function* chunks() {
+    const slices = (c) => {
+        if (c.byteLength <= step) return [c];
+        const out = [];
+        for (let off = 0; off < c.byteLength; off += step) out.push(c.subarray(off, Math.min(c.byteLength, off + step)));
+        return out;
+    };
+    async function* gen() {
         let completed = false;
         try {
             for await (const c of body) {
                 if (signal && signal.aborted) throw abortError(signal);
-                if (c.byteLength <= step) yield c;
-                else for (let o = 0; o < c.byteLength; o += step) yield c.subarray(o, Math.min(c.byteLength, o + step));
+                if (split) for (const b of slices(c.bytes)) yield { shard: c.shard, bytes: b };
+                else yield* slices(c);
             }
             completed = true;
+        } catch (e) {
+            throw signal && signal.aborted ? abortError(signal) : e;
         } finally {
-            if (!completed) await Promise.all(parts.map((p) => p.chunks.return()));
+            if (splitLoader) splitLoader.release();
+            clearTimeout(trailing);
+            if (!completed) await closeAll(parts);
         }
         // the final event: loaded equals total (for a truncated source, total is what actually arrived)
         emit(true);
+        closed = true;
+        if (signal) signal.removeEventListener('abort', onAbort);
     }
-    return { total, chunks: chunks() };
+    const it = gen();
+    const chunks = {
+        next: () => it.next(),
+        // also when the generator never started (then its finally would not run): close every request
+        return: async (v) => { const r = await it.return(v); if (splitLoader) splitLoader.release(); await closeAll(parts); return r; },
+        [Symbol.asyncIterator]() { return this; },
+    };
+    return {
+        total: sourceTotal,
+        shards: split ? parts.length : 0,
+        chunks,
+        createLoader(engine, allowVocabOnly) {
+            if (!split) {
+                const h = engine.loaderCreate(sourceTotal || 0, allowVocabOnly);
+                this.feed = (chunk) => engine.loaderFeed(h, chunk);
+                return h;
+            }
+            splitLoader = createSplitLoader(engine, parts.map((p) => p.size), allowVocabOnly);
+            this.feed = (chunk) => splitLoader.feed(chunk.shard, chunk.bytes);
+            return splitLoader.handle;
+        },
+        feed() { throw new DS2Error('DS2_E_STATE', 'createLoader first'); },
+    };
 }

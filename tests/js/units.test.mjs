@@ -1,13 +1,9 @@
-// Pure-JS parts without the engine: build choice, shard names, the incremental GGUF header parser.
+// Pure-JS parts without the engine: build choice, shard names, reading the shards of a split all at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { pickBuild, detectFeatures } from '../../web/features.js';
 import { shardNames, describeSource } from '../../web/fetch.js';
-import { parseHeader } from '../../web/gguf_split.js';
-import { ROOT, PY, tmpdir } from './helpers.mjs';
+import { interleave } from '../../web/gguf_split.js';
 
 test('pickBuild: threads only when cross-origin isolated, SIMD when validated, and says why', () => {
     const f = (o) => ({ isNode: false, simd: true, sharedArrayBuffer: true, sharedMemory: true, crossOriginIsolated: true, cores: 4, ...o });
@@ -41,21 +37,17 @@ test('gguf-split names: any shard names the set, URLs keep their query', () => {
     assert.throws(() => describeSource(42), (e) => e.code === 'DS2_E_INVALID_ARG');
 });
 
-test('parseHeader: null until the whole header has arrived, then the layout', () => {
-    const dir = tmpdir('units');
-    try {
-        const file = path.join(dir, 'm.gguf');
-        execFileSync(PY, [path.join(ROOT, 'models/make_tiny.py'), '--out', file, '--seed', '3']);
-        const bytes = new Uint8Array(fs.readFileSync(file));
-        const h = parseHeader(bytes);
-        assert.ok(h && h.tensors.length > 10 && h.dataStart % h.alignment === 0 && h.dataStart <= bytes.length);
-        for (const cut of [0, 4, 23, 24, 100, h.headerEnd - 1]) assert.equal(parseHeader(bytes.subarray(0, cut)), null, `cut ${cut}`);
-        assert.ok(parseHeader(bytes.subarray(0, h.headerEnd)));
-        const last = h.tensors.at(-1);
-        assert.equal(h.dataStart + last.offset + last.nbytes <= bytes.length, true);
-        const bad = bytes.slice(0, 64); bad[0] = 0;
-        assert.throws(() => parseHeader(bad), (e) => e.code === 'DS2_E_BAD_MAGIC');
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
+test('interleave: every part is read at once, chunks come in arrival order, each part\'s in its own order', { timeout: 5000 }, async () => {
+    // part 0 yields nothing until part 1 has yielded all it has: a reader that drained the parts one after
+    // another would never finish
+    let open;
+    const gate = new Promise((r) => { open = r; });
+    async function* slow() { await gate; for (let i = 0; i < 3; i++) yield new Uint8Array([0, i]); }
+    async function* fast() { for (let i = 0; i < 5; i++) { await null; yield new Uint8Array([1, i]); } open(); }
+    const got = [];
+    for await (const { shard, bytes } of interleave([{ chunks: slow() }, { chunks: fast() }])) got.push([shard, bytes[1]]);
+    assert.deepEqual(got, [[1, 0], [1, 1], [1, 2], [1, 3], [1, 4], [0, 0], [0, 1], [0, 2]]);
+    // an error of one part ends the whole read
+    async function* bad() { await null; throw new Error('boom'); }
+    await assert.rejects(async () => { for await (const c of interleave([{ chunks: slow() }, { chunks: bad() }])) void c; }, /boom/);
 });
