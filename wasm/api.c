@@ -154,27 +154,6 @@ EXPORT int32_t ds2w_loader_feed_shard(ds2_loader *l, int32_t shard, const void *
     if (!l) return fail(err, DS2_E_INVALID_ARG, "loader handle is null");
     return done(err, ds2_loader_feed_shard(l, shard, data, n, err));
 }
-
-/* gguf-split shards: n streams fed in any interleaving with ds2w_loader_feed_shard (sizes: n doubles, 0 =
- * unknown, or null); finish / free / bytes_fed work on it as on a single-file loader. */
-EXPORT ds2_loader *ds2w_loader_create_split(int32_t n_shards, const double *sizes, int32_t allow_vocab_only,
-                                            ds2_error *err) {
-    reset(err);
-    ds2_loader_params p = ds2_loader_default_params();
-    p.allow_vocab_only = allow_vocab_only;
-    uint64_t *b = n_shards > 0 && sizes ? calloc((size_t)n_shards, sizeof *b) : NULL;
-    for (int32_t i = 0; b && i < n_shards; i++) b[i] = sizes[i] > 0 ? (uint64_t)sizes[i] : 0;
-    ds2_loader *l = NULL;
-    done(err, ds2_loader_create_split(&p, n_shards, b, &l, err));
-    free(b);
-    return l;
-}
-
-EXPORT int32_t ds2w_loader_feed_shard(ds2_loader *l, int32_t shard, const void *data, uint32_t n, ds2_error *err) {
-    reset(err);
-    if (!l) return fail(err, DS2_E_INVALID_ARG, "loader handle is null");
-    return done(err, ds2_loader_feed_shard(l, shard, data, n, err));
-}
 EXPORT void ds2w_model_free(ds2_model *m) { ds2_model_free(m); }
 
 /* ---- model information ------------------------------------------------------------------------------- */
