@@ -44,8 +44,6 @@ export interface LoadOptions {
     chunkSize?: number;
     /** Retries of an interrupted download (Range resume) before DS2_E_TRUNCATED. Default 3. */
     retries?: number;
-    /** Bytes each later gguf-split shard may download ahead of the one being fed. Default 8 MiB. */
-    readAheadBytes?: number;
     /** Accept a vocabulary-only GGUF (tokenize, no eval). */
     allowVocabOnly?: boolean;
 }
