@@ -31,8 +31,12 @@
 
 #define GP_TILE_R 4 /* rows per tile */
 #define GP_TILE_T 2 /* tokens per tile */
-/* Target bytes of packed activations per token block (stays in L1/L2 while every row tile meets it). */
+enum { GP_Q32 = 0, GP_KQ = 1, GP_T32 = 2 }; /* the packing families below */
+/* Target bytes of packed activations per token block (stays in L1/L2 while every row tile meets it), of packed
+ * activations held at once (packed once per call up to this size), and of packed weights per row chunk (L2). */
 #define GP_A_BLOCK_BYTES (48 * 1024)
+#define GP_A_ALL_BYTES (4 * 1024 * 1024)
+#define GP_W_CHUNK_BYTES (128 * 1024)
 
 static inline float gp_half(const uint8_t *p) {
     uint16_t h;
@@ -280,61 +284,74 @@ static inline uint8_t *gp_scratch(size_t bytes) {
     return gp_scratch_p;
 }
 
-/* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with the packing of family fam;
- * rows beyond a multiple of 4 and an odd last token of a token block go through vec_dot itself. */
-enum { GP_Q32 = 0, GP_KQ = 1, GP_T32 = 2 };
+/* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with the packing of family fam; rows beyond a
+ * multiple of 4 and an odd last token go through vec_dot itself. Callers pass a whole row range (a thread's
+ * share) so both packings are amortized: activations are packed once per call (per GP_A_ALL_BYTES of them),
+ * weights once per row chunk; then token blocks of GP_A_BLOCK_BYTES meet every 4-row tile of the chunk. */
+static inline void gp_pack_w4(int fam, int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    if (fam == GP_KQ)
+        gp_kq_pack_w4(wtype, w, w_stride, nb, dst);
+    else if (fam == GP_T32)
+        gp_t32_pack_w4(wtype, w, w_stride, nb, dst);
+    else
+        gp_q32_pack_w4(wtype, w, w_stride, nb, dst);
+}
+static inline void gp_pack_a(int fam, const uint8_t *a, int64_t nb, uint8_t *dst) {
+    if (fam == GP_KQ)
+        gp_kq_pack_a(a, nb, dst);
+    else if (fam == GP_T32)
+        gp_t32_pack_a(a, nb, dst);
+    else
+        gp_q32_pack_a(a, nb, dst);
+}
+
 static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                            void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
                            int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
                            size_t a_stride, int64_t nt) {
-    const int kq = fam == GP_KQ;
-    const int64_t nb = n / (kq ? 256 : 32), ng = (nb + 7) / 8;
+    const int64_t nb = n / (fam == GP_KQ ? 256 : 32), ng = (nb + 7) / 8;
     const int64_t nr4 = nr & ~(int64_t)3;
     const size_t w_tile = fam == GP_KQ ? (size_t)nb * 4 * sizeof(gp_kq_w)
                           : fam == GP_T32 ? (size_t)ng * GP_T32_W_BPG : (size_t)nb * GP_Q32_W_BPB;
     const size_t a_tok = ((fam == GP_KQ ? (size_t)nb * sizeof(gp_kq_a)
                            : fam == GP_T32 ? (size_t)ng * GP_T32_A_BPG : (size_t)nb * GP_Q32_A_BPB) + 63) & ~(size_t)63;
-    int64_t tb = (int64_t)(GP_A_BLOCK_BYTES / a_tok) & ~(int64_t)1;
+    int64_t tb = (int64_t)(GP_A_BLOCK_BYTES / a_tok) & ~(int64_t)1; /* tokens per block (even) */
     if (tb < 2) tb = 2;
-    if (tb > nt) tb = nt;
-    uint8_t *buf = nr4 > 0 && nt >= 2 ? gp_scratch((size_t)(nr4 / 4) * w_tile + (size_t)tb * a_tok) : NULL;
+    int64_t ts = (int64_t)(GP_A_ALL_BYTES / a_tok) / tb * tb; /* tokens packed at once (whole blocks) */
+    if (ts < tb) ts = tb;
+    if (ts > nt) ts = nt;
+    int64_t rc = (int64_t)(GP_W_CHUNK_BYTES / w_tile) * 4; /* rows per packed chunk */
+    if (rc < 4) rc = 4;
+    if (rc > nr4) rc = nr4;
+    uint8_t *buf = nr4 > 0 && nt >= 2 ? gp_scratch((size_t)(rc / 4) * w_tile + (size_t)ts * a_tok) : NULL;
     if (!buf) { /* nothing to tile (or no memory): one vec_dot per element */
         for (int64_t t = 0; t < nt; t++)
             for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
         return;
     }
-    uint8_t *wp = buf, *ap = buf + (size_t)(nr4 / 4) * w_tile;
-    for (int64_t r = 0; r < nr4; r += 4) {
-        uint8_t *dst = wp + (size_t)(r / 4) * w_tile;
-        if (kq)
-            gp_kq_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
-        else if (fam == GP_T32)
-            gp_t32_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
-        else
-            gp_q32_pack_w4(wtype, w + (size_t)r * w_stride, w_stride, nb, dst);
-    }
-    for (int64_t t0 = 0; t0 < nt; t0 += tb) {
-        const int64_t nt_b = nt - t0 < tb ? nt - t0 : tb;
-        for (int64_t t = 0; t < nt_b; t++) {
-            if (kq)
-                gp_kq_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
-            else if (fam == GP_T32)
-                gp_t32_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
-            else
-                gp_q32_pack_a(a + (size_t)(t0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
-        }
-        for (int64_t r = 0; r < nr4; r += 4) {
-            const uint8_t *w4 = wp + (size_t)(r / 4) * w_tile;
-            int64_t t = 0;
-            for (; t + 2 <= nt_b; t += 2) {
-                float out[2][4];
-                tile(nb, w4, ap + (size_t)t * a_tok, ap + (size_t)(t + 1) * a_tok, out);
-                for (int j = 0; j < 2; j++)
-                    for (int k = 0; k < 4; k++) y[(t0 + t + j) * ldy + r + k] = out[j][k];
+    uint8_t *wp = buf, *ap = buf + (size_t)(rc / 4) * w_tile;
+    for (int64_t s0 = 0; s0 < nt; s0 += ts) {
+        const int64_t ns = nt - s0 < ts ? nt - s0 : ts;
+        for (int64_t t = 0; t < ns; t++) gp_pack_a(fam, a + (size_t)(s0 + t) * a_stride, nb, ap + (size_t)t * a_tok);
+        for (int64_t c0 = 0; c0 < nr4; c0 += rc) {
+            const int64_t nc = nr4 - c0 < rc ? nr4 - c0 : rc;
+            for (int64_t r = 0; r < nc; r += 4)
+                gp_pack_w4(fam, wtype, w + (size_t)(c0 + r) * w_stride, w_stride, nb, wp + (size_t)(r / 4) * w_tile);
+            for (int64_t t0 = 0; t0 + 2 <= ns; t0 += tb) {
+                const int64_t t1 = (t0 + tb < ns ? t0 + tb : ns) & ~(int64_t)1;
+                for (int64_t r = 0; r < nc; r += 4) {
+                    const uint8_t *w4 = wp + (size_t)(r / 4) * w_tile;
+                    for (int64_t t = t0; t < t1; t += 2) {
+                        float out[2][4];
+                        tile(nb, w4, ap + (size_t)t * a_tok, ap + (size_t)(t + 1) * a_tok, out);
+                        for (int j = 0; j < 2; j++)
+                            for (int k = 0; k < 4; k++) y[(s0 + t + j) * ldy + c0 + r + k] = out[j][k];
+                    }
+                }
             }
-            for (; t < nt_b; t++)
-                for (int k = 0; k < 4; k++)
-                    vec_dot(n, &y[(t0 + t) * ldy + r + k], w + (size_t)(r + k) * w_stride, a + (size_t)(t0 + t) * a_stride);
+            if (ns & 1) /* the odd last token of this pack */
+                for (int64_t r = c0; r < c0 + nc; r++)
+                    vec_dot(n, &y[(s0 + ns - 1) * ldy + r], w + (size_t)r * w_stride, a + (size_t)(s0 + ns - 1) * a_stride);
         }
     }
     for (int64_t r = nr4; r < nr; r++)

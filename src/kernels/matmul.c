@@ -3,9 +3,9 @@
  *
  * Every y element is one vec_dot call on the same inputs whatever the thread count or tiling, so results are
  * bit-identical for any number of threads. For n_tok > 1 rows are processed in blocks small enough to stay in
- * cache, each block against every token, so W is streamed from memory once per call; where the kernel set has
- * a multi-token form for the type (ds2_gemm_get) the whole block goes to it, which unpacks each row once and
- * computes 4-row × 2-token tiles with the same per-element bits as vec_dot.
+ * cache, each block against every token, so W is streamed from memory once per call. Where the kernel set has
+ * a multi-token form for the type (ds2_gemm_get) a thread's whole share of rows goes to it instead: it packs
+ * the activations and each weight row once and computes 4-row × 2-token tiles with vec_dot's bits.
  */
 #include <string.h>
 
@@ -49,15 +49,14 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
         return;
     }
     const ds2_gemm_fn gemm = ds2_gemm_get(wtype);
+    if (gemm) { /* all of this share at once: it packs the activations once and each weight row once */
+        gemm(cols, y + r0, ldy, w + (size_t)r0 * wrb, wrb, r1 - r0, a, arb, n_tok);
+        return;
+    }
     int64_t rb = wrb ? (int64_t)(ROW_BLOCK_BYTES / wrb) : 1;
-    if (gemm) rb &= ~(int64_t)3; /* whole four-row tiles */
-    if (rb < (gemm ? 4 : 1)) rb = gemm ? 4 : 1;
+    if (rb < 1) rb = 1;
     for (int64_t b0 = r0; b0 < r1; b0 += rb) {
         const int64_t b1 = b0 + rb < r1 ? b0 + rb : r1;
-        if (gemm) { /* the row block against every token, each weight row unpacked once */
-            gemm(cols, y + b0, ldy, w + (size_t)b0 * wrb, wrb, b1 - b0, a, arb, n_tok);
-            continue;
-        }
         for (int64_t t = 0; t < n_tok; t++) {
             const char *at = a + (size_t)t * arb;
             float *yt = y + t * ldy;
