@@ -256,31 +256,101 @@ void ds2_loader_free(ds2_loader *l) {
     free(l);
 }
 
+/* For "<prefix>-00002-of-00003.gguf" (llama.cpp's gguf-split names, 1-based), the shard count, with *digits at
+ * the first digit of the shard number; 0 for any other name. */
+static int split_name(const char *path, size_t *digits) {
+    static const char pat[] = "-#####-of-#####.gguf";
+    size_t n = strlen(path), k = sizeof pat - 1;
+    if (n < k) return 0;
+    const char *t = path + n - k;
+    int count = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (pat[i] != '#' ? t[i] != pat[i] : (t[i] < '0' || t[i] > '9')) return 0;
+        if (i >= 10 && i < 15) count = count * 10 + (t[i] - '0');
+    }
+    *digits = n - k + 1;
+    return count;
+}
+
+/* Streams one open file into the loader (shard < 0: a single-file loader). */
+static ds2_status feed_file(ds2_loader *l, int32_t shard, FILE *f, const char *path, unsigned char *buf, size_t cap,
+                            ds2_error *err) {
+    for (;;) {
+        size_t n = fread(buf, 1, cap, f);
+        if (n == 0) return ferror(f) ? ds2_fail(err, DS2_E_IO, "read error in '%s'", path) : DS2_OK;
+        ds2_status st = shard < 0 ? ds2_loader_feed(l, buf, n, err) : ds2_loader_feed_shard(l, shard, buf, n, err);
+        if (st != DS2_OK) return st;
+    }
+}
+
+static uint64_t file_size(FILE *f) {
+    uint64_t size = 0;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long s = ftell(f);
+        if (s > 0) size = (uint64_t)s;
+    }
+    rewind(f);
+    return size;
+}
+
+/* name = path with shard number i + 1 (name has room for len + 1 bytes). */
+static void shard_path(char *name, const char *path, size_t len, size_t digits, int i) {
+    char num[16];
+    snprintf(num, sizeof num, "%05d", i + 1);
+    memcpy(name, path, len + 1);
+    memcpy(name + digits, num, 5);
+}
+
+/* A gguf-split set named by any of its shards: every shard file, one after another, into a split loader. */
+static ds2_status load_split(const char *path, int count, size_t digits, const ds2_loader_params *p, ds2_model **out,
+                             ds2_error *err) {
+    size_t len = strlen(path);
+    char *name = malloc(len + 1);
+    FILE **files = calloc((size_t)count, sizeof *files);
+    uint64_t *sizes = calloc((size_t)count, sizeof *sizes);
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = malloc(CHUNK);
+    ds2_loader *l = NULL;
+    ds2_status st = name && files && sizes && buf ? DS2_OK : ds2_fail(err, DS2_E_NOMEM, NULL);
+    for (int i = 0; st == DS2_OK && i < count; i++) {
+        shard_path(name, path, len, digits, i);
+        files[i] = fopen(name, "rb");
+        if (!files[i]) st = ds2_fail(err, DS2_E_IO, "cannot open '%s' (shard %d of %d)", name, i + 1, count);
+        else sizes[i] = file_size(files[i]);
+    }
+    if (st == DS2_OK) st = ds2_loader_create_split(p, count, sizes, &l, err);
+    for (int i = 0; st == DS2_OK && i < count; i++) {
+        shard_path(name, path, len, digits, i);
+        st = feed_file(l, i, files[i], name, buf, CHUNK, err);
+    }
+    if (st == DS2_OK) st = ds2_loader_finish(l, out, err);
+    ds2_loader_free(l);
+    for (int i = 0; files && i < count; i++)
+        if (files[i]) fclose(files[i]);
+    free(buf);
+    free(sizes);
+    free(files);
+    free(name);
+    return st;
+}
+
 ds2_status ds2_model_load_file(const char *path, const ds2_loader_params *params, ds2_model **out,
                                ds2_error *err) {
     if (!path || !out) return ds2_fail(err, DS2_E_INVALID_ARG, "ds2_model_load_file: NULL argument");
     *out = NULL;
+    ds2_loader_params p = params ? *params : ds2_loader_default_params();
+    size_t digits = 0;
+    int count = split_name(path, &digits);
+    if (count > 1) return load_split(path, count, digits, &p, out, err);
     FILE *f = fopen(path, "rb");
     if (!f) return ds2_fail(err, DS2_E_IO, "cannot open '%s'", path);
-    ds2_loader_params p = params ? *params : ds2_loader_default_params();
-    if (p.total_bytes == 0 && fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > 0) p.total_bytes = (uint64_t)size;
-        rewind(f);
-    }
+    if (p.total_bytes == 0) p.total_bytes = file_size(f);
     ds2_loader *l = NULL;
     ds2_status st = ds2_loader_create(&p, &l, err);
     enum { CHUNK = 1 << 20 };
     unsigned char *buf = st == DS2_OK ? malloc(CHUNK) : NULL;
     if (st == DS2_OK && !buf) st = ds2_fail(err, DS2_E_NOMEM, NULL);
-    while (st == DS2_OK) {
-        size_t n = fread(buf, 1, CHUNK, f);
-        if (n == 0) {
-            if (ferror(f)) st = ds2_fail(err, DS2_E_IO, "read error in '%s'", path);
-            break;
-        }
-        st = ds2_loader_feed(l, buf, n, err);
-    }
+    if (st == DS2_OK) st = feed_file(l, -1, f, path, buf, CHUNK, err);
     if (st == DS2_OK) st = ds2_loader_finish(l, out, err);
     free(buf);
     ds2_loader_free(l);

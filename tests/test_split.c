@@ -214,6 +214,30 @@ TEST(bad_sets_give_named_errors) {
     }
 }
 
+TEST(load_file_by_any_shard_name) {
+    /* ds2_model_load_file (the native CLI's loader) reads the whole set when named by any of its shards */
+    ds2_error err;
+    ds2_model *ref = NULL, *m = NULL;
+    ASSERT_TRUE(ds2_model_load_file(g_model, NULL, &ref, &err) == DS2_OK);
+    ds2_status st = ds2_model_load_file(g_c[1], NULL, &m, &err);
+    if (st != DS2_OK) printf("  %s: %s\n", ds2_status_name(st), err.message);
+    ASSERT_TRUE(st == DS2_OK);
+    int n1 = 0, n2 = 0;
+    float *a = logits_of(ref, &n1), *b = logits_of(m, &n2);
+    int same = a && b && n1 == n2 && memcmp(a, b, (size_t)n1 * sizeof *a) == 0;
+    free(a);
+    free(b);
+    ds2_model_free(m);
+    ds2_model_free(ref);
+    ASSERT_TRUE(same);
+    /* a shard file that is not there: the I/O error names it */
+    char name[400];
+    snprintf(name, sizeof name, "%s/a-00002-of-00004.gguf", g_dir);
+    st = ds2_model_load_file(name, NULL, &m, &err);
+    printf("  %-28s %s: %s\n", "shard file missing", ds2_status_name(st), err.message);
+    ASSERT_TRUE(st == DS2_E_IO && strstr(err.message, "a-00001-of-00004.gguf") && strstr(err.message, "shard 1 of 4"));
+}
+
 TEST(one_stream_of_a_plain_file) {
     /* a plain GGUF is a set of one: the split loader takes it too */
     const char *one[] = {g_model};
@@ -231,6 +255,7 @@ int main(void) {
     }
     RUN(any_interleaving_gives_the_single_file_model);
     RUN(bad_sets_give_named_errors);
+    RUN(load_file_by_any_shard_name);
     RUN(one_stream_of_a_plain_file);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
