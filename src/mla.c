@@ -15,6 +15,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernels/attn.h"
 #include "kernels/kernels.h"
 #include "mla.h"
 
@@ -36,55 +37,28 @@ static void *cache_pe(ds2_session *s, int l, int32_t pos) {
     return (char *)s->kv_pe + (((size_t)l * s->n_ctx + pos) * hp->qk_rope) * s->kv_elem;
 }
 
-/* acc + Σ row[i]·x[i] in double (one segment of a longer dot product). With an f16 cache llama.cpp rounds
- * the query to f16 first (mul_mat of an F16 tensor converts its F32 operand to F16): x16 holds that copy. */
-static double dot_cache_acc(const ds2_session *s, const void *row, const float *x, const uint16_t *x16, int64_t n,
-                            double acc) {
+/* acc + Σ row[i]·x[i] in double (one segment of a longer dot product), row from the cache. */
+static double dot_cache_acc(const ds2_session *s, const void *row, const float *x, int64_t n, double acc) {
     if (s->kv_elem == 4) return ds2_dot_f32_acc(n, row, x, acc);
-    return x16 ? ds2_dot_f16_f16_acc(n, row, x16, acc) : ds2_dot_f16_f32_acc(n, row, x, acc);
+    return ds2_dot_f16_f32_acc(n, row, x, acc);
 }
 
-/* Attention-weighted sum o[c] = Σ_j p[j]·v_j[c] for j < n_kv, as llama.cpp's kqv = mul_mat(V^T, kq): each
- * output is one dot product over the positions, products in float accumulated in double (in order of j),
- * rounded to float at the end. v_j = get(j) + off, cols floats (f32 rows) or halves (f16 cache rows). */
+/* Naive mode's attention-weighted sum o[c] = Σ_j p[j]·v_j[c] for j < n_kv over decompressed f32 values, as
+ * llama.cpp's kqv = mul_mat(V^T, kq): each output one dot product over the positions, products in float
+ * accumulated in double (in order of j), rounded to float at the end. v_j = v + j·ldv. */
 enum { KQV_CHUNK = 256 };
-static void kqv_sum(const float *p, int32_t n_kv, int f16, const void *(*get)(void *, int32_t), void *gctx,
-                    int64_t cols, float *o) {
+static void kqv_sum_f32(const float *p, int32_t n_kv, const float *v, int64_t ldv, int64_t cols, float *o) {
     double acc[KQV_CHUNK];
     for (int64_t c0 = 0; c0 < cols; c0 += KQV_CHUNK) {
         const int64_t nc = cols - c0 < KQV_CHUNK ? cols - c0 : KQV_CHUNK;
         for (int64_t c = 0; c < nc; c++) acc[c] = 0.0;
         for (int32_t j = 0; j < n_kv; j++) {
-            const float pj = p[j];
-            if (f16) { /* F16 values: llama.cpp rounds the probabilities to f16 as well */
-                const float pj16 = ds2_f16_to_f32(ds2_f32_to_f16(pj));
-                const uint16_t *v = (const uint16_t *)get(gctx, j) + c0;
-                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(ds2_f16_to_f32(v[c]) * pj16);
-            } else {
-                const float *v = (const float *)get(gctx, j) + c0;
-                for (int64_t c = 0; c < nc; c++) acc[c] += (double)(v[c] * pj);
-            }
+            const float pj = p[j], *vj = v + (size_t)j * ldv + c0;
+            for (int64_t c = 0; c < nc; c++) acc[c] += (double)(vj[c] * pj);
         }
         for (int64_t c = 0; c < nc; c++) o[c0 + c] = (float)acc[c];
     }
 }
-
-typedef struct {
-    ds2_session *s;
-    int l;
-    int64_t h, H, dn, dv;
-} row_ctx;
-static const void *get_latent(void *vctx, int32_t j) {
-    row_ctx *r = vctx;
-    return cache_latent(r->s, r->l, j);
-}
-static const void *get_v_naive(void *vctx, int32_t j) {
-    row_ctx *r = vctx;
-    return r->s->kv_naive + ((size_t)j * r->H + r->h) * (r->dn + r->dv) + r->dn;
-}
-
-/* f16 copy of one (token, head) query on the stack: dc + dr = 576 in every DeepSeek model */
-enum { Q16_MAX = 2048 };
 
 /* llama.cpp's KV cache is padded (to 256 cells); its softmax rows have masked tails, grouped by 4 */
 static int64_t padded_row(int32_t n_kv) { return ((int64_t)n_kv + 3) / 4 * 4; }
@@ -114,12 +88,44 @@ static void q_abs_legacy_task(void *vctx, int32_t ith, int32_t nth) {
     }
 }
 
-/* Attention of every (token, head) pair, split over threads. */
-static void attend_task(void *vctx, int32_t ith, int32_t nth) {
+/* Absorbed attention: all heads of a token read the same latent rows, so it is multi-query attention over
+ * keys [latent c' (dc) | k_pe (dr)] with values c' (kernels/attn.h), scaled by kq_scale. Work items are
+ * (token, head group), dealt round-robin so the causal growth of n_kv over a prefill batch is shared evenly;
+ * decode (and batches smaller than 2·threads) splits the heads into one group per thread. The kernel gives
+ * each head the same bits in any group, so results do not depend on the thread count. */
+static void attend_absorbed_task(void *vctx, int32_t ith, int32_t nth) {
     mla_ctx *c = vctx;
     ds2_session *s = c->s;
     const ds2_hparams *hp = &s->model->hp;
-    const int64_t H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dv = hp->v_head, dc = hp->kv_lora_rank;
+    const int64_t H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dc = hp->kv_lora_rank;
+    const int64_t dq = dn + dr;
+    const int64_t G = c->T >= 2 * nth ? 1 : (nth < H ? nth : H);
+    float *scratch = s->attn_scratch + (size_t)ith * s->attn_scratch_floats;
+    for (int64_t i = ith; i < (int64_t)c->T * G; i += nth) {
+        const int32_t t = (int32_t)(i / G);
+        int64_t h0, h1;
+        ds2_pool_split(H, (int32_t)(i % G), (int32_t)G, &h0, &h1);
+        const ds2_mqa_args a = {
+            .n_head = H, .d1 = dc, .d2 = dr,
+            .n_kv = s->n_past + t + 1, /* causal: positions 0 .. n_past+t */
+            .f16 = s->kv_elem == 2,
+            .k1 = cache_latent(s, c->l, 0), .k2 = cache_pe(s, c->l, 0),
+            .q1 = s->q_abs + (size_t)t * H * dc, .ld_q1 = dc,
+            .q2 = s->q + (size_t)t * H * dq + dn, .ld_q2 = dq,
+            .scale = hp->kq_scale,
+            .o = s->o_lat + (size_t)t * H * dc, .ld_o = dc,
+        };
+        ds2_mqa(&a, h0, h1, scratch);
+    }
+}
+
+/* Naive attention of every (token, head) pair over decompressed K-nope/V, split over threads. kq is ONE dot
+ * product over the concatenated key [k_nope | k_pe], as llama.cpp's Kcur = concat(...), then scaled. */
+static void attend_naive_task(void *vctx, int32_t ith, int32_t nth) {
+    mla_ctx *c = vctx;
+    ds2_session *s = c->s;
+    const ds2_hparams *hp = &s->model->hp;
+    const int64_t H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dv = hp->v_head;
     const int64_t dq = dn + dr;
     float *p = s->scores + (size_t)ith * s->n_ctx;
     int64_t i0, i1;
@@ -128,37 +134,56 @@ static void attend_task(void *vctx, int32_t ith, int32_t nth) {
         const int32_t t = (int32_t)(i / H);
         const int64_t h = i % H;
         const int32_t n_kv = s->n_past + t + 1; /* causal: positions 0 .. n_past+t */
-        const float *q_pe = s->q + ((size_t)t * H + h) * dq + dn;
-        /* kq: ONE dot product over the concatenated key [latent | k_pe] (absorbed) or [k_nope | k_pe] (naive),
-         * as llama.cpp's Kcur = concat(...), then scaled (soft_max_ext scale) */
-        row_ctx rc = {s, c->l, h, H, dn, dv};
-        if (!c->naive) {
-            const float *qa = s->q_abs + ((size_t)t * H + h) * dc;
-            uint16_t q16[Q16_MAX];
-            const int r16 = s->kv_elem == 2 && dc + dr <= Q16_MAX;
-            if (r16) {
-                ds2_f32_to_f16_row(qa, q16, dc);
-                ds2_f32_to_f16_row(q_pe, q16 + dc, dr);
-            }
-            for (int32_t j = 0; j < n_kv; j++) {
-                double acc = dot_cache_acc(s, cache_latent(s, c->l, j), qa, r16 ? q16 : NULL, dc, 0.0);
-                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, r16 ? q16 + dc : NULL, dr, acc);
-                p[j] = (float)acc * hp->kq_scale;
-            }
-            ds2_softmax_row(p, n_kv, padded_row(n_kv));
-            kqv_sum(p, n_kv, s->kv_elem != 4, get_latent, &rc, dc, s->o_lat + ((size_t)t * H + h) * dc);
-        } else {
-            const float *qn = s->q + ((size_t)t * H + h) * dq;
-            for (int32_t j = 0; j < n_kv; j++) {
-                const float *kn = s->kv_naive + ((size_t)j * H + h) * (dn + dv);
-                double acc = ds2_dot_f32_acc(dn, kn, qn, 0.0);
-                acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, NULL, dr, acc);
-                p[j] = (float)acc * hp->kq_scale;
-            }
-            ds2_softmax_row(p, n_kv, padded_row(n_kv));
-            kqv_sum(p, n_kv, 0, get_v_naive, &rc, dv, s->o + ((size_t)t * H + h) * dv);
+        const float *qn = s->q + ((size_t)t * H + h) * dq, *q_pe = qn + dn;
+        for (int32_t j = 0; j < n_kv; j++) {
+            const float *kn = s->kv_naive + ((size_t)j * H + h) * (dn + dv);
+            double acc = ds2_dot_f32_acc(dn, kn, qn, 0.0);
+            acc = dot_cache_acc(s, cache_pe(s, c->l, j), q_pe, dr, acc);
+            p[j] = (float)acc * hp->kq_scale;
         }
+        ds2_softmax_row(p, n_kv, padded_row(n_kv));
+        kqv_sum_f32(p, n_kv, s->kv_naive + h * (dn + dv) + dn, H * (dn + dv), dv, s->o + ((size_t)t * H + h) * dv);
     }
+}
+
+/* The per-head products of the absorbed form, y_h = W_h · x_h for every head h and token, in ONE pool run:
+ * W_h = rows [h·rows_h, (h+1)·rows_h) of W (row stride h_stride rows), x_h = head h's input (already in W's
+ * partner type in s->qhead, [H][T] rows of arb bytes), y_h at y + h·rows_h with token stride ldy. The
+ * (head, row) pairs are split over threads; every output is still one vec_dot call (bits as ds2_matmul). */
+typedef struct {
+    float *y;
+    int64_t ldy, rows_h, h_stride, cols, H;
+    const ds2_tensor *W;
+    const char *qx;
+    size_t arb;
+    int32_t T;
+} head_mm;
+static void head_mm_task(void *vctx, int32_t ith, int32_t nth) {
+    const head_mm *m = vctx;
+    int64_t i0, i1;
+    ds2_pool_split(m->H * m->rows_h, ith, nth, &i0, &i1);
+    const size_t wrb = ds2_row_bytes(m->W->type, m->cols);
+    for (int64_t i = i0; i < i1;) {
+        const int64_t h = i / m->rows_h, r0 = i % m->rows_h;
+        const int64_t r1 = i1 - h * m->rows_h < m->rows_h ? i1 - h * m->rows_h : m->rows_h;
+        ds2_matmul_q_rows(m->y + h * m->rows_h, m->ldy, (const char *)m->W->data + (size_t)(h * m->h_stride) * wrb,
+                          m->W->type, m->qx + (size_t)h * m->T * m->arb, m->cols, r0, r1, m->T);
+        i += r1 - r0;
+    }
+}
+/* x_h row of token t: src + (t·H + h)·src_stride (cols floats) → qhead in W's partner type, then the products. */
+static void head_matmul(ds2_session *s, float *y, int64_t ldy, const ds2_tensor *W, int64_t rows_h, int64_t h_stride,
+                        const float *src, int64_t src_stride, int64_t cols, int32_t T) {
+    const int64_t H = s->model->hp.n_head;
+    const size_t arb = ds2_matmul_qbuf_bytes(W->type, cols, 1);
+    for (int64_t h = 0; h < H; h++)
+        for (int32_t t = 0; t < T; t++)
+            ds2_quantize_act(W->type, src + ((size_t)t * H + h) * src_stride, cols, 1,
+                             (char *)s->qhead + ((size_t)h * T + t) * arb);
+    head_mm m = {y, ldy, rows_h, h_stride, cols, H, W, s->qhead, arb, T};
+    /* small products run on the calling thread (a dispatch costs more), as ds2_matmul does */
+    if (ds2_pool_n_threads(s->pool) > 1 && H * rows_h * cols * T >= 32 * 1024) ds2_pool_run(s->pool, head_mm_task, &m);
+    else head_mm_task(&m, 0, 1);
 }
 
 /* Naive: K-nope and V of every cached position, kv_naive[j][h] = [W_UK_h c'_j | W_UV_h c'_j]. */
@@ -227,29 +252,20 @@ void ds2_mla_forward(ds2_session *s, int l, int32_t T, int naive) {
 
     if (naive) {
         decompress_all(&c);
-        ds2_pool_run(s->pool, attend_task, &c);
+        ds2_pool_run(s->pool, attend_naive_task, &c);
     } else {
-        /* q_abs_h = W_UK_hᵀ q_nope_h */
+        /* q_abs_h = W_UK_hᵀ q_nope_h: k_b holds W_UK_h transposed, dc rows of dn per head */
+        if (s->model->w.split_kv_b) head_matmul(s, s->q_abs, H * dc, &L->k_b, dc, dc, s->q, dq, dn, T);
+        else ds2_pool_run(s->pool, q_abs_legacy_task, &c);
+        ds2_pool_run(s->pool, attend_absorbed_task, &c);
+        /* o_h = W_UV_h o_lat_h: v_b rows h·dv.. (split) or kv_b rows h·(dn+dv)+dn.. (legacy) */
         if (s->model->w.split_kv_b) {
-            for (int64_t h = 0; h < H; h++) {
-                for (int32_t t = 0; t < T; t++)
-                    memcpy(s->gather + (size_t)t * dn, s->q + ((size_t)t * H + h) * dq, (size_t)dn * sizeof(float));
-                ds2_matmul(s->pool, s->q_abs + h * dc, H * dc,
-                           (const char *)L->k_b.data + (size_t)h * dc * L->k_b.row_bytes, L->k_b.type, s->gather,
-                           dn, dc, T, s->qbuf);
-            }
+            head_matmul(s, s->o, H * dv, &L->v_b, dv, dv, s->o_lat, dc, dc, T);
         } else {
-            ds2_pool_run(s->pool, q_abs_legacy_task, &c);
-        }
-        ds2_pool_run(s->pool, attend_task, &c);
-        /* o_h = W_UV_h o_lat_h */
-        for (int64_t h = 0; h < H; h++) {
-            for (int32_t t = 0; t < T; t++)
-                memcpy(s->gather + (size_t)t * dc, s->o_lat + ((size_t)t * H + h) * dc, (size_t)dc * sizeof(float));
-            const ds2_tensor *wv = s->model->w.split_kv_b ? &L->v_b : &L->kv_b;
-            size_t row0 = s->model->w.split_kv_b ? (size_t)h * dv : (size_t)h * (dn + dv) + dn;
-            ds2_matmul(s->pool, s->o + h * dv, H * dv, (const char *)wv->data + row0 * wv->row_bytes, wv->type,
-                       s->gather, dc, dv, T, s->qbuf);
+            /* legacy: head h's V rows start at h·(dn+dv)+dn; shift the base by dn rows, stride dn+dv rows */
+            ds2_tensor wv = L->kv_b;
+            wv.data = (const char *)wv.data + (size_t)dn * ds2_row_bytes(wv.type, dc);
+            head_matmul(s, s->o, H * dv, &wv, dv, dn + dv, s->o_lat, dc, dc, T);
         }
     }
     /* out = W_O · concat_h o_h */

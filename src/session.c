@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kernels/attn.h"
 #include "moe.h"
 #include "session.h"
 
@@ -21,9 +22,9 @@ ds2_session_params ds2_session_default_params(void) {
 
 /* All buffers in one list so create/free cannot drift apart. */
 #define SESSION_BUFFERS(X)                                                                                  \
-    X(kv_latent) X(kv_pe) X(x) X(a) X(cq) X(q) X(kva) X(q_abs) X(o_lat) X(o) X(gather) X(cs) X(tmp) X(scores) \
+    X(kv_latent) X(kv_pe) X(x) X(a) X(cq) X(q) X(kva) X(q_abs) X(o_lat) X(o) X(cs) X(tmp) X(scores) \
     X(w_uk) X(kv_naive) X(lat) X(router) X(select) X(sel_ids) X(sel_w) X(exp_rows) X(exp_count) X(ffn_ws)     \
-    X(qbuf) X(qbuf2)
+    X(qbuf) X(qbuf2) X(attn_scratch) X(qhead)
 
 void ds2_session_free(ds2_session *s) {
     if (!s) return;
@@ -101,6 +102,14 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
     const size_t K = hp->n_expert_used ? hp->n_expert_used : 1;
     const int naive = p.attn_mode == DS2_ATTN_NAIVE || (p.attn_mode == DS2_ATTN_AUTO && !m->w.split_kv_b);
     const size_t f = sizeof(float);
+    /* absorbed attention: per-thread kernel scratch, and per-head inputs of the W_UK / W_UV products */
+    s->attn_scratch_floats = (ds2_mqa_scratch_floats((int64_t)H, (int64_t)dc, (int64_t)dr, (int32_t)C) + 15) / 16 * 16;
+    for (int l = 0; l < hp->n_layer; l++) {
+        const ds2_layer *Ly = &m->w.layers[l];
+        const ds2_tensor *wv = m->w.split_kv_b ? &Ly->v_b : &Ly->kv_b;
+        if (m->w.split_kv_b) s->qhead_row_bytes[0] = MAX2(s->qhead_row_bytes[0], act_bytes(Ly->k_b.type, (int64_t)dn, 1));
+        s->qhead_row_bytes[1] = MAX2(s->qhead_row_bytes[1], act_bytes(wv->type, (int64_t)dc, 1));
+    }
     struct { void **ptr; size_t bytes; } plan[] = {
         {&s->kv_latent, mul_size(L * C * dc, s->kv_elem)},
         {&s->kv_pe, mul_size(L * C * dr, s->kv_elem)},
@@ -112,7 +121,6 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
         {(void **)&s->q_abs, mul_size(T * H * dc, f)},
         {(void **)&s->o_lat, mul_size(T * H * dc, f)},
         {(void **)&s->o, mul_size(T * H * dv, f)},
-        {(void **)&s->gather, mul_size(T * MAX2(dn, dc), f)},
         {(void **)&s->cs, mul_size(T * dr, f)},
         {(void **)&s->tmp, mul_size(T * D, f)},
         {(void **)&s->scores, mul_size(NT * C, f)},
@@ -128,6 +136,8 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
         {&s->ffn_ws, ds2_ffn_workspace_bytes(m, p.n_batch, p.n_threads)},
         {&s->qbuf, qbuf_size(m, (int64_t)T, naive ? (int64_t)C : 0)},
         {&s->qbuf2, qbuf_size(m, (int64_t)T, 0)},
+        {(void **)&s->attn_scratch, mul_size(NT * s->attn_scratch_floats, f)},
+        {&s->qhead, mul_size(H * T, MAX2(MAX2(s->qhead_row_bytes[0], s->qhead_row_bytes[1]), 1))},
     };
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {
         if (plan[i].bytes == 0 || !(*plan[i].ptr = calloc(1, plan[i].bytes))) {

@@ -32,10 +32,13 @@ struct ds2_session {
     float *q_abs;    /* [T][H][dc] query folded through W_UK (absorbed) */
     float *o_lat;    /* [T][H][dc] attention output over latents (absorbed) */
     float *o;        /* [T][H][dv] per-head attention output */
-    float *gather;   /* [T][max(dn, dc)] one head's rows gathered contiguous */
     float *cs;       /* [T][dr] cos/sin of the batch positions */
     float *tmp;      /* [T][D] sub-layer output */
-    float *scores;   /* [n_threads][n_ctx] attention probabilities */
+    float *scores;   /* [n_threads][n_ctx] attention probabilities (naive mode) */
+    float *attn_scratch;        /* [n_threads][attn_scratch_floats] kernels/attn.h ds2_mqa scratch */
+    size_t attn_scratch_floats; /* per thread, rounded to 16 floats (64 bytes) */
+    void *qhead;     /* [H][T] per-head input rows of the W_UK / W_UV products in their partner type (absorbed) */
+    size_t qhead_row_bytes[2];  /* largest such row over the layers: [0] W_UK's (dn wide), [1] W_UV's (dc) */
     float *w_uk;     /* [n_threads][dn][dc] dequantized W_UK of one head (legacy kv_b, absorbed) */
     float *kv_naive; /* [n_ctx][H][dn+dv] decompressed K-nope and V (naive mode only) */
     float *lat;      /* [n_ctx][dc] cached latents as f32 (naive mode only) */

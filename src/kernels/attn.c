@@ -17,14 +17,14 @@ static size_t ref_scratch(int64_t d1, int64_t d2, int32_t n_kv) {
     return (size_t)round8((d1 + d2 + 1) / 2) + (size_t)n_kv;
 }
 
-static size_t tiled_scratch(int64_t nh, int64_t d1, int64_t d2) {
-    const int64_t ldt = round8(d1 + d2), d1p = round8(d1);
-    /* tile, queries, scores, accumulators, running max (float) and sum (double) */
-    return (size_t)(DS2_MQA_TILE * ldt + nh * (ldt + DS2_MQA_TILE + d1p) + round8(nh) + 2 * round8(nh) + 8);
+static size_t tiled_scratch(int64_t nh, int64_t d1, int64_t d2, int32_t n_kv) {
+    /* value sums (double), tile, transposed queries, scores (ds2_mqa_tiled) */
+    return (size_t)(2 * nh * round8(d1) + DS2_MQA_TILE * round8(d1 + d2) + (d1 + d2) * round8(nh) + 2 +
+                    nh * round8(n_kv));
 }
 
 size_t ds2_mqa_scratch_floats(int64_t n_head, int64_t d1, int64_t d2, int32_t n_kv_max) {
-    const size_t r = ref_scratch(d1, d2, n_kv_max), t = tiled_scratch(n_head, d1, d2);
+    const size_t r = ref_scratch(d1, d2, n_kv_max), t = tiled_scratch(n_head, d1, d2, n_kv_max);
     return r > t ? r : t;
 }
 
@@ -84,67 +84,57 @@ void ds2_mqa_ref(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) 
 }
 
 /* ---- tiled driver ---------------------------------------------------------------------------------------
- * Per tile of positions: rows → f32 once, scores of every head, online softmax (running max m and sum l per
- * head; when m grows the accumulated output and l are scaled by e^(m_old − m_new)), then acc += p·rows.
+ * The reference's arithmetic (every float product, every double sum in the same order — so the same bits),
+ * reorganized so SIMD lanes run over independent sums and each tile of cache rows is converted to f32 once
+ * for all heads of the call:
+ *   1. scores: lanes over heads (query transposed, qT[i][h]); every row j and head h is one double sum over
+ *      i in order, as ds2_ref_dot_*_acc over [seg1 | seg2];
+ *   2. each head's row through ds2_softmax_row (same padding), probabilities rounded to f16 for an f16 cache;
+ *   3. values: lanes over columns; each (head, column) one double sum over j in order, as kqv_ref.
  * Head h's numbers never depend on the other heads of the call. */
-void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops) {
-    const int64_t nh = h1 - h0, d1 = a->d1, d2 = a->d2;
-    if (nh <= 0) return;
-    const int64_t ldt = round8(d1 + d2), d1p = round8(d1);
-    enum { TJ = DS2_MQA_TILE };
-    float *tile = scratch;                 /* [TJ][ldt] */
-    float *q = tile + TJ * ldt;            /* [nh][ldt] */
-    float *s = q + nh * ldt;               /* [nh][TJ] scores, then probabilities */
-    float *acc = s + nh * TJ;              /* [nh][d1p] unnormalized output */
-    float *m = acc + nh * d1p;             /* [nh] running max */
-    double *l = (double *)(m + round8(nh)); /* [nh] running Σ e^(s − m) */
-    /* scratch is at least 8-byte aligned (malloc) and every offset above is a multiple of 8 floats */
+static int64_t round2(int64_t n) { return (n + 1) / 2 * 2; }
 
+void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops) {
+    const int64_t nh = h1 - h0, d1 = a->d1, d2 = a->d2, D = d1 + d2;
+    if (nh <= 0) return;
+    const int32_t n_kv = a->n_kv;
+    const int64_t ldt = round8(D), d1p = round8(d1), lds = round8(n_kv), nhp = round8(nh);
+    enum { TJ = DS2_MQA_TILE };
+    double *acc = (double *)scratch;         /* [nh][d1p] value sums (first: 8-byte aligned like scratch) */
+    float *tile = scratch + 2 * nh * d1p;    /* [TJ][ldt] */
+    float *qT = tile + TJ * ldt;             /* [D][nhp] */
+    float *s = qT + round2(D * nhp);         /* [nh][lds] scores, then probabilities */
+
+    memset(qT, 0, (size_t)(D * nhp) * sizeof(float));
     for (int64_t hh = 0; hh < nh; hh++) {
-        float *qh = q + hh * ldt;
-        memcpy(qh, a->q1 + (h0 + hh) * a->ld_q1, (size_t)d1 * sizeof(float));
-        memcpy(qh + d1, a->q2 + (h0 + hh) * a->ld_q2, (size_t)d2 * sizeof(float));
-        /* an f16 cache gets an f16 query, as in the reference (keeps the two close) */
-        if (a->f16)
-            for (int64_t i = 0; i < d1 + d2; i++) qh[i] = ds2_half_to_float_inline(ds2_f32_to_f16(qh[i]));
-        for (int64_t i = d1 + d2; i < ldt; i++) qh[i] = 0.0f;
-        memset(acc + hh * d1p, 0, (size_t)d1p * sizeof(float));
-        m[hh] = -INFINITY;
-        l[hh] = 0.0;
-    }
-    for (int32_t j0 = 0; j0 < a->n_kv; j0 += TJ) {
-        const int32_t nj = a->n_kv - j0 < TJ ? a->n_kv - j0 : TJ;
-        ops->load_tile(a, j0, nj, tile, ldt);
-        ops->scores(tile, nj, ldt, q, nh, s, TJ);
-        for (int64_t hh = 0; hh < nh; hh++) {
-            float *sh = s + hh * TJ;
-            float tmax = -INFINITY;
-            for (int32_t jj = 0; jj < nj; jj++) {
-                sh[jj] *= a->scale;
-                tmax = sh[jj] > tmax ? sh[jj] : tmax;
-            }
-            if (tmax > m[hh]) {
-                if (m[hh] != -INFINITY) {
-                    const float f = expf(m[hh] - tmax);
-                    float *ah = acc + hh * d1p;
-                    for (int64_t c = 0; c < d1p; c++) ah[c] *= f;
-                    l[hh] *= (double)f;
-                }
-                m[hh] = tmax;
-            }
-            double sum = 0.0;
-            for (int32_t jj = 0; jj < nj; jj++) {
-                sh[jj] = expf(sh[jj] - m[hh]);
-                sum += (double)sh[jj];
-            }
-            l[hh] += sum;
+        const float *q1 = a->q1 + (h0 + hh) * a->ld_q1, *q2 = a->q2 + (h0 + hh) * a->ld_q2;
+        for (int64_t i = 0; i < D; i++) {
+            float v = i < d1 ? q1[i] : q2[i - d1];
+            /* an f16 cache gets an f16 query, as in the reference */
+            if (a->f16) v = ds2_half_to_float_inline(ds2_f32_to_f16(v));
+            qT[i * nhp + hh] = v;
         }
-        ops->accum(tile, nj, ldt, s, TJ, nh, acc, d1p, d1p);
+    }
+    memset(acc, 0, (size_t)(nh * d1p) * sizeof(double));
+    for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
+        const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
+        ops->load_tile(a, j0, nj, tile, ldt, 1);
+        ops->scores(tile, nj, ldt, D, qT, nhp, nh, s + j0, lds);
     }
     for (int64_t hh = 0; hh < nh; hh++) {
-        const float inv = (float)(1.0 / l[hh]);
-        const float *ah = acc + hh * d1p;
+        float *sh = s + hh * lds;
+        for (int32_t j = 0; j < n_kv; j++) sh[j] *= a->scale;
+        ds2_softmax_row(sh, n_kv, padded_row(n_kv));
+        if (a->f16)
+            for (int32_t j = 0; j < n_kv; j++) sh[j] = ds2_half_to_float_inline(ds2_f32_to_f16(sh[j]));
+    }
+    for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
+        const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
+        ops->load_tile(a, j0, nj, tile, ldt, 0);
+        ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+    }
+    for (int64_t hh = 0; hh < nh; hh++) {
         float *o = a->o + (h0 + hh) * a->ld_o;
-        for (int64_t c = 0; c < d1; c++) o[c] = ah[c] * inv;
+        for (int64_t c = 0; c < d1; c++) o[c] = (float)acc[hh * d1p + c];
     }
 }

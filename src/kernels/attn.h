@@ -10,9 +10,10 @@
  *  - ds2_mqa_ref (attn.c): head by head, llama.cpp's x64 arithmetic bit for bit — with an f16 cache the query
  *    and the probabilities are rounded to f16 as ggml's mul_mat does for an F16 operand; products in float
  *    summed in double, in order; softmax rows padded to a multiple of 4 (llama.cpp's padded KV cache).
- *  - fast (attn_avx2.c, attn_simd128.c, driven by ds2_mqa_tiled in attn.c): the heads of one call together,
- *    positions in tiles whose rows are converted to f32 once for all heads, f32 multiply-add sums, online
- *    softmax. Not bit-exact with the reference (float sums in another order; tests/test_attn.c bounds it).
+ *  - fast (attn_avx2.c, attn_simd128.c, driven by ds2_mqa_tiled in attn.c): the SAME bits as the reference
+ *    (same float products, same double sums in the same order), computed with SIMD lanes over independent
+ *    sums — heads for the scores, columns for the values — and each tile of rows converted to f32 once for
+ *    all heads of the call instead of once per head and element.
  * Both give head h the same bits whatever range [h0, h1) it is computed in, so a split of the heads over
  * threads does not change results.
  */
@@ -46,17 +47,18 @@ void ds2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
 void ds2_mqa_ref(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
 
 /* ---- the tiled fast form: the instruction-set files give three tile primitives, attn.c drives them -------
- * Tile: nj ≤ DS2_MQA_TILE rows of ldt floats each, row = [seg1 | seg2 | zeros], ldt a multiple of 8. */
+ * Tile: nj ≤ DS2_MQA_TILE rows of ldt floats each (ldt a multiple of 8), row = [seg1 | seg2 | padding]. */
 enum { DS2_MQA_TILE = 32 };
 typedef struct ds2_mqa_ops {
-    /* tile[jj][0..ldt) = f32 of row j0+jj (zero-padded past d1+d2), jj < nj */
-    void (*load_tile)(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile, int64_t ldt);
-    /* s[h·lds + jj] = Σ_{i<ldt} q[h·ldt + i]·tile[jj·ldt + i] for h < nh, jj < nj; each sum's order depends on
-     * ldt only (not on nh, nj or position) */
-    void (*scores)(const float *tile, int32_t nj, int64_t ldt, const float *q, int64_t nh, float *s, int64_t lds);
-    /* acc[h·ldo + c] += Σ_jj p[h·lds + jj]·tile[jj·ldt + c] (in order of jj) for h < nh, c < nc (a multiple of 8,
-     * ≤ ldt) */
-    void (*accum)(const float *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, float *acc,
+    /* tile[jj][0..d1+d2) = f32 of row j0+jj (exact), jj < nj; with seg2 = 0 only [0, d1) is written (values) */
+    void (*load_tile)(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile, int64_t ldt, int seg2);
+    /* s[h·lds + jj] = (float) Σ_{i<D, in order} (double)(qT[i·nhp + h]·tile[jj·ldt + i]) (float products) for
+     * h < nh ≤ nhp (a multiple of 8; qT is zero for heads nh..nhp), jj < nj */
+    void (*scores)(const float *tile, int32_t nj, int64_t ldt, int64_t D, const float *qT, int64_t nhp, int64_t nh,
+                   float *s, int64_t lds);
+    /* acc[h·ldo + c] += Σ_{jj<nj, in order} (double)(tile[jj·ldt + c]·p[h·lds + jj]) for h < nh, c < nc (a
+     * multiple of 8, ≤ ldt; columns past d1 are don't-care) */
+    void (*accum)(const float *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
                   int64_t ldo, int64_t nc);
 } ds2_mqa_ops;
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops);

@@ -1,9 +1,9 @@
 /* attn_simd128.c — the tile primitives of the fast multi-query attention (attn.h) for wasm SIMD128.
  *
- * Compiled only when the build targets SIMD128 (-msimd128). No FMA in SIMD128 (and no relaxed madd in
- * Debian 12's clang 14): multiply then add. f16 rows are converted with an integer bit trick (below), exact.
- * Register blocking: scores 4 heads × 2 rows, output 2 heads × 16 columns; every element is one chain in a
- * fixed order whatever block it falls in, so the split of heads over calls never changes a bit.
+ * Compiled only when the build targets SIMD128 (-msimd128). The reference's arithmetic exactly: float
+ * products (f32x4.mul), promoted to f64x2 and summed in the reference's order, lanes over independent sums
+ * (4 heads × 4 rows for the scores, 16 columns for the values). f16 rows are converted with an integer bit
+ * trick (below), exact.
  */
 #if !defined(__wasm_simd128__)
 #error "attn_simd128.c must be compiled with -msimd128"
@@ -38,8 +38,8 @@ static void load_seg_f16(const uint16_t *src, int64_t n, float *dst) {
     for (; i < n; i++) dst[i] = ds2_half_to_float_inline(src[i]);
 }
 
-static void load_tile(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile, int64_t ldt) {
-    const int64_t d1 = a->d1, d2 = a->d2;
+static void load_tile(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile, int64_t ldt, int seg2) {
+    const int64_t d1 = a->d1, d2 = seg2 ? a->d2 : 0;
     for (int32_t jj = 0; jj < nj; jj++) {
         float *t = tile + jj * ldt;
         const size_t j = (size_t)(j0 + jj);
@@ -50,106 +50,88 @@ static void load_tile(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile
             memcpy(t, (const float *)a->k1 + j * d1, (size_t)d1 * sizeof(float));
             memcpy(t + d1, (const float *)a->k2 + j * d2, (size_t)d2 * sizeof(float));
         }
-        for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0f;
+        if (seg2)
+            for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0f;
     }
 }
 
-static inline float hsum(v128_t v) {
-    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
-    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
-    return wasm_f32x4_extract_lane(v, 0);
+/* lo/hi (2 doubles each) += the 4 float products p, widened exactly */
+#define ACC4(lo, hi, p)                                                                  \
+    do {                                                                                 \
+        const v128_t p_ = (p);                                                           \
+        lo = wasm_f64x2_add(lo, wasm_f64x2_promote_low_f32x4(p_));                       \
+        hi = wasm_f64x2_add(hi, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(p_, p_, 2, 3, 2, 3))); \
+    } while (0)
+
+/* 4 double sums (lanes = heads hb..hb+3) → s[h·lds + j] as floats, for the heads that exist */
+static inline void store_heads(v128_t lo, v128_t hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
+    const double d[4] = {wasm_f64x2_extract_lane(lo, 0), wasm_f64x2_extract_lane(lo, 1), wasm_f64x2_extract_lane(hi, 0),
+                         wasm_f64x2_extract_lane(hi, 1)};
+    for (int l = 0; l < 4 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)d[l];
 }
 
-#define MADD(acc, x, y) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(x, y))
-
-static void scores(const float *tile, int32_t nj, int64_t ldt, const float *q, int64_t nh, float *s, int64_t lds) {
-    int64_t h = 0;
-    for (; h + 4 <= nh; h += 4) {
-        const float *q0 = q + h * ldt, *q1 = q0 + ldt, *q2 = q1 + ldt, *q3 = q2 + ldt;
-        float *s0 = s + h * lds, *s1 = s0 + lds, *s2 = s1 + lds, *s3 = s2 + lds;
+static void scores(const float *tile, int32_t nj, int64_t ldt, int64_t D, const float *qT, int64_t nhp, int64_t nh,
+                   float *s, int64_t lds) {
+    for (int64_t hb = 0; hb < nh; hb += 4) { /* nhp is a multiple of 8: qT holds zeros past nh */
         int32_t j = 0;
-        for (; j + 2 <= nj; j += 2) {
-            const float *r0 = tile + j * ldt, *r1 = r0 + ldt;
-            v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
-                   a31 = a00;
-            for (int64_t i = 0; i < ldt; i += 4) {
-                const v128_t x0 = wasm_v128_load(r0 + i), x1 = wasm_v128_load(r1 + i);
-                v128_t y = wasm_v128_load(q0 + i);
-                MADD(a00, y, x0);
-                MADD(a01, y, x1);
-                y = wasm_v128_load(q1 + i);
-                MADD(a10, y, x0);
-                MADD(a11, y, x1);
-                y = wasm_v128_load(q2 + i);
-                MADD(a20, y, x0);
-                MADD(a21, y, x1);
-                y = wasm_v128_load(q3 + i);
-                MADD(a30, y, x0);
-                MADD(a31, y, x1);
+        for (; j + 4 <= nj; j += 4) { /* 4 rows × 4 heads: 8 independent double chains */
+            const float *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
+            v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            for (int64_t i = 0; i < D; i++) {
+                const v128_t q = wasm_v128_load(qT + i * nhp + hb);
+                ACC4(a0, b0, wasm_f32x4_mul(q, wasm_v128_load32_splat(r0 + i)));
+                ACC4(a1, b1, wasm_f32x4_mul(q, wasm_v128_load32_splat(r1 + i)));
+                ACC4(a2, b2, wasm_f32x4_mul(q, wasm_v128_load32_splat(r2 + i)));
+                ACC4(a3, b3, wasm_f32x4_mul(q, wasm_v128_load32_splat(r3 + i)));
             }
-            s0[j] = hsum(a00), s0[j + 1] = hsum(a01);
-            s1[j] = hsum(a10), s1[j + 1] = hsum(a11);
-            s2[j] = hsum(a20), s2[j + 1] = hsum(a21);
-            s3[j] = hsum(a30), s3[j + 1] = hsum(a31);
+            store_heads(a0, b0, hb, nh, s, lds, j);
+            store_heads(a1, b1, hb, nh, s, lds, j + 1);
+            store_heads(a2, b2, hb, nh, s, lds, j + 2);
+            store_heads(a3, b3, hb, nh, s, lds, j + 3);
         }
         for (; j < nj; j++) {
             const float *r0 = tile + j * ldt;
-            v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
-            for (int64_t i = 0; i < ldt; i += 4) {
-                const v128_t x0 = wasm_v128_load(r0 + i);
-                MADD(a0, wasm_v128_load(q0 + i), x0);
-                MADD(a1, wasm_v128_load(q1 + i), x0);
-                MADD(a2, wasm_v128_load(q2 + i), x0);
-                MADD(a3, wasm_v128_load(q3 + i), x0);
-            }
-            s0[j] = hsum(a0), s1[j] = hsum(a1), s2[j] = hsum(a2), s3[j] = hsum(a3);
-        }
-    }
-    for (; h < nh; h++) {
-        const float *q0 = q + h * ldt;
-        for (int32_t j = 0; j < nj; j++) {
-            const float *r0 = tile + j * ldt;
-            v128_t a0 = wasm_f32x4_splat(0.0f);
-            for (int64_t i = 0; i < ldt; i += 4) MADD(a0, wasm_v128_load(q0 + i), wasm_v128_load(r0 + i));
-            s[h * lds + j] = hsum(a0);
+            v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0;
+            for (int64_t i = 0; i < D; i++)
+                ACC4(a0, b0, wasm_f32x4_mul(wasm_v128_load(qT + i * nhp + hb), wasm_v128_load32_splat(r0 + i)));
+            store_heads(a0, b0, hb, nh, s, lds, j);
         }
     }
 }
 
-static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, float *acc,
+static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
                   int64_t ldo, int64_t nc) {
-    int64_t h = 0;
-    for (; h + 2 <= nh; h += 2) {
-        const float *p0 = p + h * lds, *p1 = p0 + lds;
-        float *o0 = acc + h * ldo, *o1 = o0 + ldo;
-        for (int64_t c = 0; c < nc; c += 8) { /* nc is a multiple of 8 */
-            v128_t a0 = wasm_v128_load(o0 + c), a1 = wasm_v128_load(o0 + c + 4);
-            v128_t b0 = wasm_v128_load(o1 + c), b1 = wasm_v128_load(o1 + c + 4);
+    for (int64_t h = 0; h < nh; h++) {
+        const float *ph = p + h * lds;
+        double *o = acc + h * ldo;
+        int64_t c = 0;
+        for (; c + 16 <= nc; c += 16) { /* 16 columns: 8 independent double chains */
+            v128_t a0 = wasm_v128_load(o + c), a1 = wasm_v128_load(o + c + 2), a2 = wasm_v128_load(o + c + 4),
+                   a3 = wasm_v128_load(o + c + 6), a4 = wasm_v128_load(o + c + 8), a5 = wasm_v128_load(o + c + 10),
+                   a6 = wasm_v128_load(o + c + 12), a7 = wasm_v128_load(o + c + 14);
             for (int32_t j = 0; j < nj; j++) {
                 const float *r = tile + j * ldt + c;
-                const v128_t x0 = wasm_v128_load(r), x1 = wasm_v128_load(r + 4);
-                const v128_t w0 = wasm_v128_load32_splat(p0 + j), w1 = wasm_v128_load32_splat(p1 + j);
-                MADD(a0, w0, x0);
-                MADD(a1, w0, x1);
-                MADD(b0, w1, x0);
-                MADD(b1, w1, x1);
+                const v128_t w = wasm_v128_load32_splat(ph + j);
+                ACC4(a0, a1, wasm_f32x4_mul(wasm_v128_load(r), w));
+                ACC4(a2, a3, wasm_f32x4_mul(wasm_v128_load(r + 4), w));
+                ACC4(a4, a5, wasm_f32x4_mul(wasm_v128_load(r + 8), w));
+                ACC4(a6, a7, wasm_f32x4_mul(wasm_v128_load(r + 12), w));
             }
-            wasm_v128_store(o0 + c, a0), wasm_v128_store(o0 + c + 4, a1);
-            wasm_v128_store(o1 + c, b0), wasm_v128_store(o1 + c + 4, b1);
+            wasm_v128_store(o + c, a0), wasm_v128_store(o + c + 2, a1), wasm_v128_store(o + c + 4, a2);
+            wasm_v128_store(o + c + 6, a3), wasm_v128_store(o + c + 8, a4), wasm_v128_store(o + c + 10, a5);
+            wasm_v128_store(o + c + 12, a6), wasm_v128_store(o + c + 14, a7);
         }
-    }
-    for (; h < nh; h++) {
-        const float *p0 = p + h * lds;
-        float *o0 = acc + h * ldo;
-        for (int64_t c = 0; c < nc; c += 8) {
-            v128_t a0 = wasm_v128_load(o0 + c), a1 = wasm_v128_load(o0 + c + 4);
+        for (; c < nc; c += 8) {
+            v128_t a0 = wasm_v128_load(o + c), a1 = wasm_v128_load(o + c + 2), a2 = wasm_v128_load(o + c + 4),
+                   a3 = wasm_v128_load(o + c + 6);
             for (int32_t j = 0; j < nj; j++) {
                 const float *r = tile + j * ldt + c;
-                const v128_t w0 = wasm_v128_load32_splat(p0 + j);
-                MADD(a0, w0, wasm_v128_load(r));
-                MADD(a1, w0, wasm_v128_load(r + 4));
+                const v128_t w = wasm_v128_load32_splat(ph + j);
+                ACC4(a0, a1, wasm_f32x4_mul(wasm_v128_load(r), w));
+                ACC4(a2, a3, wasm_f32x4_mul(wasm_v128_load(r + 4), w));
             }
-            wasm_v128_store(o0 + c, a0), wasm_v128_store(o0 + c + 4, a1);
+            wasm_v128_store(o + c, a0), wasm_v128_store(o + c + 2, a1);
+            wasm_v128_store(o + c + 4, a2), wasm_v128_store(o + c + 6, a3);
         }
     }
 }

@@ -1,0 +1,188 @@
+/* test_attn.c — multi-query attention over shared key rows (src/kernels/attn.h): the active kernel set's
+ * ds2_mqa gives the scalar reference's bits (it computes the same float products and double sums in the same
+ * order), and both are within a float budget of the attention computed in double, on random shapes with
+ * tails (n_kv not a multiple of the tile, widths not multiples of 8 or 4, f16 and f32 rows, head counts not
+ * multiples of the lane count); a head's bits do not depend on which head range a call covers. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ds2.h"
+#include "kernels/attn.h"
+#include "kernels/kernels.h"
+#include "test.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rng_u64(void) {
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
+static float rng_sym(void) { return (float)(2.0 * rng_unit() - 1.0); }
+
+typedef struct {
+    int64_t H, d1, d2;
+    int32_t n_kv;
+    int f16;
+    float scale;
+    void *k1, *k2;             /* cache rows */
+    float *k1f, *k2f;          /* the same rows as floats (exact) */
+    float *q1, *q2;            /* [H][d1 + 3], [H][d2 + 5]: strides that are not the widths */
+    int64_t ld_q1, ld_q2, ld_o;
+} problem;
+
+static void make_problem(problem *p, int64_t H, int64_t d1, int64_t d2, int32_t n_kv, int f16, float qmag) {
+    p->H = H, p->d1 = d1, p->d2 = d2, p->n_kv = n_kv, p->f16 = f16;
+    p->scale = (float)(0.5 / sqrt((double)(d1 + d2)));
+    p->ld_q1 = d1 + 3, p->ld_q2 = d2 + 5, p->ld_o = d1 + 1;
+    const size_t e = f16 ? 2 : 4, n1 = (size_t)n_kv * d1, n2 = (size_t)n_kv * d2 + 1;
+    p->k1 = malloc(n1 * e), p->k2 = malloc(n2 * e);
+    p->k1f = malloc(n1 * sizeof(float)), p->k2f = malloc(n2 * sizeof(float));
+    for (size_t i = 0; i < n1 + n2; i++) {
+        const int first = i < n1;
+        const size_t k = first ? i : i - n1;
+        float v = rng_sym() * (rng_unit() < 0.02 ? 4.0f : 1.0f);
+        if (f16) {
+            const uint16_t h = ds2_f32_to_f16(v);
+            ((uint16_t *)(first ? p->k1 : p->k2))[k] = h;
+            v = ds2_f16_to_f32(h);
+        } else {
+            ((float *)(first ? p->k1 : p->k2))[k] = v;
+        }
+        (first ? p->k1f : p->k2f)[k] = v;
+    }
+    p->q1 = malloc(sizeof(float) * H * p->ld_q1), p->q2 = malloc(sizeof(float) * H * p->ld_q2);
+    for (int64_t i = 0; i < H * p->ld_q1; i++) p->q1[i] = rng_sym() * qmag;
+    for (int64_t i = 0; i < H * p->ld_q2; i++) p->q2[i] = rng_sym() * qmag;
+}
+
+static void free_problem(problem *p) {
+    free(p->k1), free(p->k2), free(p->k1f), free(p->k2f), free(p->q1), free(p->q2);
+}
+
+static ds2_mqa_args args_of(const problem *p, float *o) {
+    ds2_mqa_args a = {p->H, p->d1, p->d2, p->n_kv, p->f16, p->k1, p->k2, p->q1, p->q2, p->ld_q1, p->ld_q2,
+                      p->scale, o, p->ld_o};
+    return a;
+}
+
+/* heads [h0, h1) with the kernel set `set` into o ([H][ld_o]) */
+static void run(const problem *p, const char *set, int64_t h0, int64_t h1, float *o) {
+    ds2_set_kernels(set, NULL);
+    const size_t nf = ds2_mqa_scratch_floats(p->H, p->d1, p->d2, p->n_kv);
+    float *scratch = malloc(nf * sizeof(float));
+    const ds2_mqa_args a = args_of(p, o);
+    ds2_mqa(&a, h0, h1, scratch);
+    free(scratch);
+    ds2_set_kernels("auto", NULL);
+}
+
+/* The attention in double (from the same, possibly f16-rounded, rows and the query as given), head h. Also the
+ * error budget of a float implementation: a score s_j computed with relative error ≤ (d1+d2+2)·2^-23 of
+ * scale·Σ|q·k| (any summation order) moves each p_j by a factor within e^{±2δ}, δ = the largest such error; the
+ * output sums n_kv float products; an f16 cache rounds query and p to f16 (2^-11 relative each). */
+static void exact(const problem *p, int64_t h, double *o, double *budget) {
+    const int64_t d1 = p->d1, d2 = p->d2;
+    double *s = malloc(sizeof(double) * p->n_kv);
+    const float *q1 = p->q1 + h * p->ld_q1, *q2 = p->q2 + h * p->ld_q2;
+    double mx = -INFINITY, sum = 0, delta = 0, vmax = 0;
+    for (int32_t j = 0; j < p->n_kv; j++) {
+        double acc = 0, mag = 0;
+        for (int64_t i = 0; i < d1; i++) {
+            acc += (double)q1[i] * p->k1f[j * d1 + i];
+            mag += fabs((double)q1[i] * p->k1f[j * d1 + i]);
+            vmax = fmax(vmax, fabs(p->k1f[j * d1 + i]));
+        }
+        for (int64_t i = 0; i < d2; i++) {
+            acc += (double)q2[i] * p->k2f[j * d2 + i];
+            mag += fabs((double)q2[i] * p->k2f[j * d2 + i]);
+        }
+        s[j] = acc * p->scale;
+        const double rel = (p->f16 ? ldexp(1.0, -10) : 0.0) + (double)(d1 + d2 + 2) * ldexp(1.0, -23);
+        delta = fmax(delta, rel * mag * p->scale);
+        mx = fmax(mx, s[j]);
+    }
+    for (int32_t j = 0; j < p->n_kv; j++) sum += (s[j] = exp(s[j] - mx));
+    for (int64_t c = 0; c < d1; c++) o[c] = 0;
+    for (int32_t j = 0; j < p->n_kv; j++)
+        for (int64_t c = 0; c < d1; c++) o[c] += s[j] / sum * p->k1f[j * d1 + c];
+    *budget = vmax * ((exp(2 * delta) - 1) + (p->f16 ? ldexp(1.0, -10) : 0) + (p->n_kv + 16) * ldexp(1.0, -22));
+    free(s);
+}
+
+TEST(fast_and_reference_vs_double) {
+    static const int64_t heads[] = {1, 2, 3, 5, 16};
+    static const int64_t d1s[] = {1, 3, 8, 13, 33, 130, 512};
+    static const int64_t d2s[] = {0, 1, 5, 8, 64};
+    static const int32_t nkvs[] = {1, 2, 5, 31, 32, 33, 64, 97, 300};
+    double worst_fast = 0, worst_ref = 0;
+    int cases = 0;
+    for (int rep = 0; rep < 160; rep++) {
+        problem p;
+        const int64_t H = heads[rep % 5], d1 = d1s[(rep / 5) % 7], d2 = d2s[rep % 5 == 4 ? 4 : (rep / 7) % 5];
+        const int32_t n_kv = nkvs[(rep * 7 + rep / 9) % 9];
+        const int f16 = rep % 2;
+        /* query magnitude: flat to sharply peaked softmax */
+        make_problem(&p, H, d1, d2, n_kv, f16, rep % 3 == 0 ? 0.2f : rep % 3 == 1 ? 2.0f : 12.0f);
+        float *of = calloc((size_t)(H * p.ld_o), sizeof(float)), *orf = calloc((size_t)(H * p.ld_o), sizeof(float));
+        double *ox = malloc(sizeof(double) * d1);
+        run(&p, "ref", 0, H, orf);
+        run(&p, "auto", 0, H, of);
+        for (int64_t h = 0; h < H; h++) {
+            double budget;
+            exact(&p, h, ox, &budget);
+            for (int64_t c = 0; c < d1; c++) {
+                const double f = of[h * p.ld_o + c], r = orf[h * p.ld_o + c];
+                if (memcmp(&of[h * p.ld_o + c], &orf[h * p.ld_o + c], 4) != 0 ||
+                    !(fabs(f - ox[c]) <= budget) || !(fabs(r - ox[c]) <= budget))
+                    FAIL_("H=%lld d1=%lld d2=%lld n_kv=%d f16=%d head %lld col %lld: fast %.9g ref %.9g (must be the "
+                          "same bits) exact %.9g (budget %.3g)",
+                          (long long)H, (long long)d1, (long long)d2, n_kv, f16, (long long)h, (long long)c, f, r,
+                          ox[c], budget);
+                if (budget > 0) {
+                    worst_fast = fmax(worst_fast, fabs(f - ox[c]) / budget);
+                    worst_ref = fmax(worst_ref, fabs(r - ox[c]) / budget);
+                }
+            }
+            /* the stride gap between heads is never written */
+            ASSERT_TRUE(of[h * p.ld_o + d1] == 0.0f && orf[h * p.ld_o + d1] == 0.0f);
+        }
+        free(of), free(orf), free(ox);
+        free_problem(&p);
+        cases++;
+    }
+    printf("  %s: %d cases bit-identical to the reference; worst error / budget vs double: %.3f (reference %.3f)\n",
+           ds2_kernels_name(), cases, worst_fast, worst_ref);
+}
+
+/* Head h's bits do not depend on the range of heads a call computes (threads split heads), in either set. */
+TEST(heads_split_is_bitwise) {
+    static const char *sets[] = {"ref", "auto"};
+    for (int si = 0; si < 2; si++)
+        for (int rep = 0; rep < 12; rep++) {
+            problem p;
+            const int64_t H = 1 + rep % 7;
+            make_problem(&p, H, 40 + rep * 11, rep % 3 ? 64 : 3, 20 + rep * 13, rep % 2, 2.0f);
+            const size_t n = (size_t)(H * p.ld_o);
+            float *all = calloc(n, sizeof(float)), *parts = calloc(n, sizeof(float));
+            run(&p, sets[si], 0, H, all);
+            for (int64_t h0 = 0; h0 < H;) {
+                const int64_t step = 1 + (int64_t)(rng_u64() % 3), h1 = h0 + step < H ? h0 + step : H;
+                run(&p, sets[si], h0, h1, parts);
+                h0 = h1;
+            }
+            if (memcmp(all, parts, n * sizeof(float)) != 0)
+                FAIL_("set %s H=%lld: heads split over calls differ from one call", sets[si], (long long)H);
+            free(all), free(parts);
+            free_problem(&p);
+        }
+}
+
+int main(void) {
+    RUN(fast_and_reference_vs_double);
+    RUN(heads_split_is_bitwise);
+    return test_summary();
+}
