@@ -16,6 +16,11 @@ tiny v3-f32 --seed 3 --gen mla --dtype f32 --gating sigmoid --exp-probs-b --grou
 tiny mla-f16 --seed 1 --gen mla --dtype f16
 tiny mla-bf16 --seed 1 --gen mla --dtype bf16
 tiny mla-q8_0 --seed 1 --gen mla --dtype q8_0
+# gguf-split shards of it (test_split): 3 shards, 3 with a metadata-only first shard, 2
+for s in "a 3" "c 3 --no-tensor-first-split" "b 2"; do
+    set -- $s
+    "$py" "$here/models/gguf_split.py" "$out/mla-q8_0.gguf" "$out/split-$1" --shards "$2" ${3:-} >/dev/null
+done
 tiny legacy-q4_0 --seed 1 --gen legacy --dtype q4_0
 # one-layer models: their cache is context-free, so a context shift must equal recomputing (test_shift)
 tiny one-mla-f32 --seed 4 --gen mla --dtype f32 --layers 1 --dense-layers 0

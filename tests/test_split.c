@@ -2,15 +2,14 @@
  * the shards' bytes (random order, random chunk sizes, streams in any order) gives the same model as the single
  * file (identical logits), and bad sets fail with named errors as soon as the bad shard's directory is read
  * (missing shard, shards from different sets, a split.no twice, a tensor in two shards) or at finish
- * (truncated shard, split.tensors.count). Shards are made at test time by models/gguf_split.py. */
-#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+ * (truncated shard, split.tensors.count). Shards: tests/make_fixtures.sh (models/gguf_split.py). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ds2.h"
+#include "fixtures.h"
 #include "test.h"
 
 static char g_dir[256];
@@ -98,29 +97,14 @@ static float *logits_of(ds2_model *m, int *n_out) {
     return lg;
 }
 
-static int sh(const char *cmd) {
-    int rc = system(cmd);
-    if (rc != 0) printf("  command failed (%d): %s\n", rc, cmd);
-    return rc == 0;
-}
-
-static int setup(void) {
-    snprintf(g_dir, sizeof g_dir, "%s/ds2-split-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(g_dir)) return 0;
-    snprintf(g_model, sizeof g_model, "%s/m.gguf", g_dir);
-    char cmd[2400];
-    snprintf(cmd, sizeof cmd, "%s %s/models/make_tiny.py --out %s --seed 9 --dtype q8_0 >/dev/null", DS2_PYTHON,
-             DS2_SOURCE_DIR, g_model);
-    if (!sh(cmd)) return 0;
-    snprintf(cmd, sizeof cmd, "%s %s/models/gguf_split.py %s %s/a --shards 3 >/dev/null && "
-             "%s %s/models/gguf_split.py %s %s/c --shards 3 --no-tensor-first-split >/dev/null",
-             DS2_PYTHON, DS2_SOURCE_DIR, g_model, g_dir, DS2_PYTHON, DS2_SOURCE_DIR, g_model, g_dir);
-    if (!sh(cmd)) return 0;
+/* The shards come from tests/make_fixtures.sh (models/gguf_split.py on mla-q8_0.gguf). */
+static void setup(void) {
+    snprintf(g_dir, sizeof g_dir, "%s", FIX(""));
+    snprintf(g_model, sizeof g_model, "%s", FIX("mla-q8_0.gguf"));
     for (int i = 0; i < 3; i++) {
-        snprintf(g_a[i], sizeof g_a[i], "%s/a-%05d-of-00003.gguf", g_dir, i + 1);
-        snprintf(g_c[i], sizeof g_c[i], "%s/c-%05d-of-00003.gguf", g_dir, i + 1);
+        snprintf(g_a[i], sizeof g_a[i], "%s/split-a-%05d-of-00003.gguf", g_dir, i + 1);
+        snprintf(g_c[i], sizeof g_c[i], "%s/split-c-%05d-of-00003.gguf", g_dir, i + 1);
     }
-    return 1;
 }
 
 TEST(any_interleaving_gives_the_single_file_model) {
@@ -190,11 +174,8 @@ TEST(bad_sets_give_named_errors) {
     ASSERT_TRUE(expect(cut, 3, b.n * 6 / 10, DS2_E_TRUNCATED, "shard #2", "truncated shard"));
 
     /* shards that disagree on split.count: a 2-shard split next to a 3-shard one */
-    char cmd[1200], two[2][320];
-    snprintf(cmd, sizeof cmd, "%s %s/models/gguf_split.py %s %s/b --shards 2 >/dev/null", DS2_PYTHON,
-             DS2_SOURCE_DIR, g_model, g_dir);
-    ASSERT_TRUE(sh(cmd));
-    for (int i = 0; i < 2; i++) snprintf(two[i], sizeof two[i], "%s/b-%05d-of-00002.gguf", g_dir, i + 1);
+    char two[2][320];
+    for (int i = 0; i < 2; i++) snprintf(two[i], sizeof two[i], "%s/split-b-%05d-of-00002.gguf", g_dir, i + 1);
     {
         /* stream 0 (a-1, count 3) is read first: feed it whole before the 2-shard one */
         ds2_error err;
@@ -232,10 +213,10 @@ TEST(load_file_by_any_shard_name) {
     ASSERT_TRUE(same);
     /* a shard file that is not there: the I/O error names it */
     char name[400];
-    snprintf(name, sizeof name, "%s/a-00002-of-00004.gguf", g_dir);
+    snprintf(name, sizeof name, "%s/split-a-00002-of-00004.gguf", g_dir);
     st = ds2_model_load_file(name, NULL, &m, &err);
     printf("  %-28s %s: %s\n", "shard file missing", ds2_status_name(st), err.message);
-    ASSERT_TRUE(st == DS2_E_IO && strstr(err.message, "a-00001-of-00004.gguf") && strstr(err.message, "shard 1 of 4"));
+    ASSERT_TRUE(st == DS2_E_IO && strstr(err.message, "split-a-00001-of-00004.gguf") && strstr(err.message, "shard 1 of 4"));
 }
 
 TEST(one_stream_of_a_plain_file) {
@@ -249,16 +230,10 @@ TEST(one_stream_of_a_plain_file) {
 }
 
 int main(void) {
-    if (!setup()) {
-        printf("cannot make the test models\n");
-        return 1;
-    }
+    setup();
     RUN(any_interleaving_gives_the_single_file_model);
     RUN(bad_sets_give_named_errors);
     RUN(load_file_by_any_shard_name);
     RUN(one_stream_of_a_plain_file);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0) printf("could not remove %s\n", g_dir);
     return test_summary();
 }
