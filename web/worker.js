@@ -240,13 +240,16 @@ async function generateLoop(ids, opts, signal, onToken, run = {}) {
     // greedy: the first index of the maximum, as the native CLI; otherwise the C sampler chain (top-k/p,
     // min-p, penalties), seeded, so the same seed gives the same ids on every build. Options left out take
     // the C defaults (engine.samplerDefaults); temperature's default here is 0 (greedy).
-    const sampler = temperature > 0 ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
+    // penalties apply to greedy picks too (the C sampler at temperature 0: argmax after them)
+    const penalised = (opts.repeatPenalty ?? 1) !== 1 || (opts.presencePenalty ?? 0) !== 0 || (opts.frequencyPenalty ?? 0) !== 0;
+    const sampler = temperature > 0 || penalised ? e.samplerCreate(state.nVocab, { ...opts, temperature }) : 0;
     const pick = (pending) => {
         const cached = state.cached;
         state.cached = null; // unknown until the eval succeeds
         const id = sampler ? e.evalSample(state.session, pending, sampler, state.nVocab)
             : e.evalArgmax(state.session, pending, state.nVocab);
-        state.cached = cached.concat(pending);
+        for (const t of pending) cached.push(t);
+        state.cached = cached;
         return id;
     };
     let t0 = performance.now();

@@ -180,9 +180,9 @@ test('sampler defaults come from C (ds2_sampler_default_params) and every sample
     });
     assert.equal(d.seed, 0x5eed);
     // omitted options are the C defaults: the same ids as `ds2 run` with only temperature and seed given
-    const run = (o, args) => Promise.all([
-        collect(model.generate('Hello world', { maxTokens: 16, ...o })).then((r) => r.text),
-        native(['run', '-m', file, '-p', 'Hello world', '-n', '16', '--kv', 'f32', ...args]).replace(/\n$/, ''),
+    const run = (o, args, n = 16) => Promise.all([
+        collect(model.generate('Hello world', { maxTokens: n, ...o })).then((r) => r.text),
+        native(['run', '-m', file, '-p', 'Hello world', '-n', String(n), '--kv', 'f32', ...args]).replace(/\n$/, ''),
     ]);
     let [js, c] = await run({ temperature: 0.9, seed: 3 }, ['--temp', '0.9', '--seed', '3']);
     assert.equal(js, c);
@@ -192,4 +192,8 @@ test('sampler defaults come from C (ds2_sampler_default_params) and every sample
     ['--temp', '0.9', '--seed', '3', '--top-k', '20', '--top-p', '0.8', '--min-p', '0.02', '--repeat-penalty', '1.5',
         '--presence-penalty', '0.7', '--frequency-penalty', '0.3', '--repeat-last-n', '16']);
     assert.equal(js, c);
+    // greedy picks see the penalties too
+    [js, c] = await run({ temperature: 0, repeatPenalty: 3, penaltyLastN: 64 }, ['--temp', '0', '--repeat-penalty', '3', '--repeat-last-n', '64'], 48);
+    assert.equal(js, c);
+    assert.notEqual(js, (await collect(model.generate('Hello world', { maxTokens: 48, temperature: 0 }))).text);
 });
