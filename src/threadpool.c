@@ -80,14 +80,18 @@ void ds2_pool_free(ds2_pool *pool) { free(pool); }
 #include <sched.h>
 #include <stdatomic.h>
 
-/* Polls of an atomic before sleeping on a condition variable. Native: PAUSE is 10-140 cycles, so a few µs to
- * a few hundred µs. wasm has no pause instruction and a poll is ~1 ns, so it polls more to cover the
- * serial gaps between jobs (norms, routing) of a decoded token without a sleep/wake round trip. */
+/* Most polls of an atomic before sleeping on a condition variable. Native: PAUSE is 10-140 cycles, so a few
+ * µs to a few hundred µs. wasm has no pause instruction and a poll is ~1 ns, so it polls more to cover the
+ * serial gaps between jobs (norms, routing) of a decoded token without a sleep/wake round trip.
+ * The budget adapts (spin_done): a wait that had to sleep halves it, one that the spin ended grows it back.
+ * With more runnable threads than cores, spinning only delays the thread being waited for; wasm cannot
+ * yield the CPU (sched_yield is a no-op there), so there the shrinking budget is what makes threads sleep. */
 #if defined(__EMSCRIPTEN__) || defined(__wasm__)
-#define SPIN_ITERS (1 << 17)
+#define SPIN_MAX (1 << 17)
 #else
-#define SPIN_ITERS 8192
+#define SPIN_MAX 8192
 #endif
+#define SPIN_MIN (SPIN_MAX / 64)
 
 /* One poll interval of spin number i. Every 256th also yields the CPU: with more runnable threads than cores
  * (a loaded machine) the thread we wait for may be queued behind us, and a pure spin would hold it off for a
@@ -122,10 +126,22 @@ struct ds2_pool {
     atomic_int stop;
     _Alignas(64) atomic_int pending;  /* workers still running the current job */
     atomic_int done_sleeper;          /* 1 while the caller is blocked on cv_done */
+    _Alignas(64) atomic_int spin;     /* current spin budget, SPIN_MIN..SPIN_MAX (relaxed: only a hint) */
     _Alignas(64) atomic_int bar_count; /* threads arrived at the current barrier */
     _Alignas(64) atomic_uint bar_phase; /* bumped when the last one arrives */
     atomic_int bar_sleepers;          /* threads blocked on cv_bar */
 };
+
+static int spin_budget(ds2_pool *p) { return atomic_load_explicit(&p->spin, memory_order_relaxed); }
+
+/* Adapts the budget after a wait: `slept` if the spin ran out. Writes only on change (the line is shared). */
+static void spin_done(ds2_pool *p, int slept) {
+    const int b = spin_budget(p);
+    int nb = slept ? b / 2 : b + b / 4;
+    if (nb < SPIN_MIN) nb = SPIN_MIN;
+    if (nb > SPIN_MAX) nb = SPIN_MAX;
+    if (nb != b) atomic_store_explicit(&p->spin, nb, memory_order_relaxed);
+}
 
 static void *worker_main(void *arg) {
     worker *w = (worker *)arg;
@@ -133,7 +149,8 @@ static void *worker_main(void *arg) {
     unsigned seen = 0;
     for (;;) {
         unsigned g = atomic_load_explicit(&p->gen, memory_order_acquire);
-        for (int i = 0; g == seen && i < SPIN_ITERS; i++) {
+        const int budget = spin_budget(p);
+        for (int i = 0; g == seen && i < budget; i++) {
             if (atomic_load_explicit(&p->stop, memory_order_relaxed)) break;
             cpu_relax(i);
             g = atomic_load_explicit(&p->gen, memory_order_acquire);
@@ -145,6 +162,9 @@ static void *worker_main(void *arg) {
             atomic_fetch_sub(&p->work_sleepers, 1);
             pthread_mutex_unlock(&p->mu);
             if (g == seen) break; /* stop */
+            spin_done(p, 1);
+        } else {
+            spin_done(p, 0);
         }
         seen = g;
         p->fn(p->ctx, w->ith, p->n);
@@ -188,6 +208,7 @@ ds2_status ds2_pool_create(int32_t n_threads, ds2_pool **out, ds2_error *err) {
     atomic_init(&p->stop, 0);
     atomic_init(&p->pending, 0);
     atomic_init(&p->done_sleeper, 0);
+    atomic_init(&p->spin, SPIN_MAX);
     atomic_init(&p->bar_count, 0);
     atomic_init(&p->bar_phase, 0u);
     atomic_init(&p->bar_sleepers, 0);
@@ -245,10 +266,15 @@ void ds2_pool_run(ds2_pool *p, ds2_pool_fn fn, void *ctx) {
 
     fn(ctx, 0, p->n);
 
-    for (int i = 0; i < SPIN_ITERS; i++) {
-        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) return;
+    const int budget = spin_budget(p);
+    for (int i = 0; i < budget; i++) {
+        if (atomic_load_explicit(&p->pending, memory_order_acquire) == 0) {
+            spin_done(p, 0);
+            return;
+        }
         cpu_relax(i);
     }
+    spin_done(p, 1);
     pthread_mutex_lock(&p->mu);
     atomic_store(&p->done_sleeper, 1);
     while (atomic_load(&p->pending) != 0) pthread_cond_wait(&p->cv_done, &p->mu);
@@ -273,10 +299,15 @@ void ds2_pool_barrier(ds2_pool *p) {
         }
         return;
     }
-    for (int i = 0; i < SPIN_ITERS; i++) {
-        if (atomic_load_explicit(&p->bar_phase, memory_order_acquire) != ph) return;
+    const int budget = spin_budget(p);
+    for (int i = 0; i < budget; i++) {
+        if (atomic_load_explicit(&p->bar_phase, memory_order_acquire) != ph) {
+            spin_done(p, 0);
+            return;
+        }
         cpu_relax(i);
     }
+    spin_done(p, 1);
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->bar_sleepers, 1);
     while (atomic_load(&p->bar_phase) == ph) pthread_cond_wait(&p->cv_bar, &p->mu);
