@@ -306,66 +306,29 @@ static inline float lanes_finish_avx2(float sumf, __m256 sums) {
 
 /* Q4_K {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} (144 B); Q5_K adds u8 qh[32] (the 5th bits) before qs
  * (176 B): element 64c + l = low nibble of qs[32c + l] (+16 if bit 2c of qh[l]), element 64c + 32 + l = high
- * nibble (+16 if bit 2c + 1). */
+ * nibble (+16 if bit 2c + 1). Q6_K {u8 ql[128]; u8 qh[64]; int8 scales[16]; f16 d} (210 B).
+ *
+ * Lanes without a shuffle per multiply: each 32-element chunk (groups g, h = 2c, 2c + 1) of weights and of
+ * activations is permuted so that bytes 4j..4j+3 hold elements j, j+8 (of g) and j+16, j+24 (of h) — one
+ * vpermd + one vpshufb; the activation chunks once per super-block for all rows. Then a byte multiply-add gives
+ * g's and h's lane-j folds side by side and a 16-bit multiply-add with the (sc_g, sc_h) pair gives lane j in
+ * 32-bit slot j. Q4_K/Q5_K values are unsigned (straight into maddubs, ≤ 2·31·127 per pair); Q6_K's signed ones
+ * go as |w| against a with w's sign (≤ 2·32·127). */
 #define Q5_K_BYTES 176
-static inline float q45k_dot_avx2(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), b10 = _mm256_set1_epi8(0x10);
-    float sumf = 0.0f;
-    __m256 sums = _mm256_setzero_ps();
-    _Alignas(32) int8_t v[QKK];
-    int sc16[16];
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
-        const uint8_t *qs = bw + qs_off, *sm = bw + 4;
-        const __m256i qh = qh_off ? _mm256_loadu_si256((const __m256i *)(bw + qh_off)) : _mm256_setzero_si256();
-        for (int c = 0; c < 4; c++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
-            __m256i vl = _mm256_and_si256(q, lo4), vh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
-            if (qh_off) {
-                const __m256i ml = _mm256_set1_epi8((char)(1 << (2 * c))), mh = _mm256_set1_epi8((char)(2 << (2 * c)));
-                vl = _mm256_or_si256(vl, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, ml), ml), b10));
-                vh = _mm256_or_si256(vh, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, mh), mh), b10));
-            }
-            _mm256_store_si256((__m256i *)(v + 64 * c), vl);
-            _mm256_store_si256((__m256i *)(v + 64 * c + 32), vh);
-        }
-        int sumi = 0;
-        for (int j = 0; j < 8; j++) {
-            int sc, mn;
-            if (j < 4) {
-                sc = sm[j] & 63;
-                mn = sm[j + 4] & 63;
-            } else {
-                sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
-                mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
-            }
-            sc16[2 * j] = sc16[2 * j + 1] = sc;
-            int16_t b0, b1;
-            memcpy(&b0, ba + 260 + 4 * j, 2);
-            memcpy(&b1, ba + 262 + 4 * j, 2);
-            sumi += (b0 + b1) * mn;
-        }
-        const __m256i lanes = lanes_dot16_avx2(v, (const int8_t *)(ba + 4), sc16);
-        const float da = load_f32(ba);
-        sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw) * da), _mm256_cvtepi32_ps(lanes)));
-        sumf -= (load_half(bw + 2) * da) * (float)sumi;
-    }
-    return lanes_finish_avx2(sumf, sums);
+static inline __m256i kq_perm_avx2(__m256i x) {
+    const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256i shuf = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                          0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm256_shuffle_epi8(_mm256_permutevar8x32_epi32(x, idx), shuf);
 }
 
-void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    *s = q45k_dot_avx2(n, w, a, Q4_K_BYTES, 0, 16);
-}
-void ds2_avx2_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    *s = q45k_dot_avx2(n, w, a, Q5_K_BYTES, 16, 48);
-}
-
-void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-    __m256 sums = _mm256_setzero_ps();
-    _Alignas(32) int8_t v[QKK];
-    int sc[16];
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
+/* one super-block of row bw: values v (element order), scale pairs sp[c] = (sc_2c, sc_2c+1) as int16 pairs,
+ * the 8 mins (Q4_K/Q5_K), d, dmin (scalars in int arrays: no narrow stores later read wide) */
+static inline void kq_unpack_avx2(int32_t wt, const uint8_t *bw, int8_t *v, int32_t sp[8], int32_t mn[8], float *d,
+                                  float *dmin) {
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    if (wt == DS2_Q6_K) {
+        const __m256i m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
         for (int half = 0; half < 2; half++) { /* ql[64], qh[32] → 128 values (low 4 bits | high 2 bits << 4) − 32 */
             const uint8_t *ql = bw + 64 * half, *qh = bw + 128 + 32 * half;
             const __m256i l0 = _mm256_loadu_si256((const __m256i *)ql), l1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
@@ -381,11 +344,114 @@ void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *
             _mm256_store_si256((__m256i *)(o + 96), _mm256_sub_epi8(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
                                    _mm256_and_si256(_mm256_srli_epi16(h, 2), m30)), k32));
         }
-        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(bw + 192))[g];
-        const __m256i lanes = lanes_dot16_avx2(v, (const int8_t *)(ba + 4), sc);
-        sums = _mm256_add_ps(sums, _mm256_mul_ps(_mm256_set1_ps(load_half(bw + 208) * load_f32(ba)), _mm256_cvtepi32_ps(lanes)));
+        const int8_t *sc = (const int8_t *)(bw + 192);
+        for (int c = 0; c < 8; c++) sp[c] = (int32_t)((uint32_t)(uint16_t)sc[2 * c] | ((uint32_t)(uint16_t)sc[2 * c + 1] << 16));
+        *d = load_half(bw + 208);
+        *dmin = 0.0f;
+        return;
     }
-    *s = lanes_finish_avx2(0.0f, sums);
+    const int q5 = wt == DS2_Q5_K;
+    const uint8_t *qs = bw + (q5 ? 48 : 16), *sm = bw + 4;
+    const __m256i qh = q5 ? _mm256_loadu_si256((const __m256i *)(bw + 16)) : _mm256_setzero_si256();
+    const __m256i b10 = _mm256_set1_epi8(0x10);
+    for (int c = 0; c < 4; c++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
+        const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
+        __m256i vl = _mm256_and_si256(q, lo4), vh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+        if (q5) {
+            const __m256i ml = _mm256_set1_epi8((char)(1 << (2 * c))), mh = _mm256_set1_epi8((char)(2 << (2 * c)));
+            vl = _mm256_or_si256(vl, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, ml), ml), b10));
+            vh = _mm256_or_si256(vh, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, mh), mh), b10));
+        }
+        _mm256_store_si256((__m256i *)(v + 64 * c), vl);
+        _mm256_store_si256((__m256i *)(v + 64 * c + 32), vh);
+    }
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        if (j < 4) {
+            sc = sm[j] & 63;
+            m = sm[j + 4] & 63;
+        } else {
+            sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
+            m = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
+        }
+        sp[j] = sc | (sc << 16);
+        mn[j] = m;
+    }
+    *d = load_half(bw);
+    *dmin = load_half(bw + 2);
+}
+
+/* s[k] = vec_dot of row w + k·w_stride (k < nrow, nrow 1 or 4) with the Q8_K row a, the reference's float
+ * steps per row: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·Σ bsums·mins (rows in the lanes of one
+ * __m128); s = sumf + sums[0] + … + sums[7]. */
+static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
+                                    const uint8_t *a) {
+    const size_t bytes = wt == DS2_Q4_K ? Q4_K_BYTES : wt == DS2_Q5_K ? Q5_K_BYTES : Q6_K_BYTES;
+    const int sgn = wt == DS2_Q6_K, has_min = !sgn;
+    __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m128 sumf = _mm_setzero_ps();
+    _Alignas(32) int8_t v[QKK];
+    int32_t mn[4][8];
+    int32_t sp[8];
+    float d[4], dmin[4] = {0, 0, 0, 0};
+    for (int64_t ib = 0; ib < n / QKK; ib++) {
+        const uint8_t *ba = a + (size_t)ib * Q8_K_BYTES;
+        const float da = load_f32(ba);
+        __m256i ap[8];
+        for (int c = 0; c < 8; c++) ap[c] = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * c)));
+        for (int k = 0; k < nrow; k++) {
+            kq_unpack_avx2(wt, w + (size_t)k * w_stride + (size_t)ib * bytes, v, sp, mn[k], &d[k], &dmin[k]);
+            __m256i lanes = _mm256_setzero_si256();
+            for (int c = 0; c < 8; c++) {
+                const __m256i wv = kq_perm_avx2(_mm256_load_si256((const __m256i *)(v + 32 * c)));
+                const __m256i p = sgn ? _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(ap[c], wv))
+                                      : _mm256_maddubs_epi16(wv, ap[c]);
+                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(p, _mm256_set1_epi32(sp[c])));
+            }
+            sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_set1_ps(d[k] * da), _mm256_cvtepi32_ps(lanes)));
+        }
+        if (has_min) { /* Σ (bsums[2j] + bsums[2j+1])·min_j, exact ints (scalar: the mins were just decoded) */
+            int32_t mi[4] = {0, 0, 0, 0};
+            for (int k = 0; k < nrow; k++)
+                for (int j = 0; j < 8; j++) {
+                    int16_t b0, b1;
+                    memcpy(&b0, ba + 260 + 4 * j, 2);
+                    memcpy(&b1, ba + 262 + 4 * j, 2);
+                    mi[k] += (b0 + b1) * mn[k][j];
+                }
+            const __m128 sumi = _mm_cvtepi32_ps(_mm_setr_epi32(mi[0], mi[1], mi[2], mi[3]));
+            const __m128 dm = _mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]);
+            sumf = _mm_sub_ps(sumf, _mm_mul_ps(_mm_mul_ps(dm, _mm_set1_ps(da)), sumi));
+        }
+    }
+    float f[4];
+    _mm_storeu_ps(f, sumf);
+    for (int k = 0; k < nrow; k++) {
+        float l[8];
+        _mm256_storeu_ps(l, sums[k]);
+        float t = f[k];
+        for (int j = 0; j < 8; j++) t += l[j];
+        s[k] = t;
+    }
+}
+
+void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    kq_dot_rows_avx2(DS2_Q4_K, 1, n, s, w, 0, a);
+}
+void ds2_avx2_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    kq_dot_rows_avx2(DS2_Q5_K, 1, n, s, w, 0, a);
+}
+void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    kq_dot_rows_avx2(DS2_Q6_K, 1, n, s, w, 0, a);
+}
+void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    kq_dot_rows_avx2(DS2_Q4_K, 4, n, s, w, w_stride, a);
+}
+void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    kq_dot_rows_avx2(DS2_Q5_K, 4, n, s, w, w_stride, a);
+}
+void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    kq_dot_rows_avx2(DS2_Q6_K, 4, n, s, w, w_stride, a);
 }
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
