@@ -1,12 +1,13 @@
 // wasi_cli.test.mjs — the WASI build of the CLI (wasm/dist/ds2.wasm or build/wasi/ds2.wasm, scripts/build-wasm.sh)
 // run under Node's node:wasi through wasm/wasi-run.mjs: `info` reads the model card, and `eval` gives the same
-// greedy tokens and prompt logits (≤ 1e-4) as the native CLI on tiny models of both GGUF generations.
+// greedy tokens and prompt logits (≤ 1e-4) as the native CLI on tiny models of both GGUF generations, on a
+// gguf-split set named by one of its shards, and on a model of > 100 MB (which used to crash node:wasi).
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'node:test';
-import { ROOT, NATIVE, tmpdir, makeModel, nativeEval, maxAbsDiff } from './helpers.mjs';
+import { ROOT, PY, NATIVE, tmpdir, makeModel, nativeEval, maxAbsDiff } from './helpers.mjs';
 
 const WASI_CLI = [path.join(ROOT, 'wasm/dist/ds2.wasm'), path.join(ROOT, 'build/wasi/ds2.wasm')].find((f) => fs.existsSync(f));
 const RUNNER = path.join(ROOT, 'wasm/wasi-run.mjs');
@@ -38,6 +39,12 @@ test('WASI CLI: info and eval agree with the native CLI', { skip }, () => {
         const logits = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
         const d = maxAbsDiff(logits, ref.logits);
         assert.ok(d <= 1e-4, `${name}: max |logit - native| = ${d} (≤ 1e-4)`);
+
+        // the same model as gguf-split shards, named by its second shard: the whole set loads
+        const shards = execFileSync(PY, [path.join(ROOT, 'models/gguf_split.py'), model, path.join(dir, `${name}-split`),
+            '--shards', '3'], { encoding: 'utf8' }).trim().split('\n');
+        const sout = wasi(['eval', '-m', shards[1], '--tokens', ids.join(','), '-n', '12']);
+        assert.deepEqual(/^greedy:(.*)$/m.exec(sout)[1].trim().split(/\s+/).map(Number), ref.greedy, `${name}: shards`);
     }
     fs.rmSync(dir, { recursive: true, force: true });
 });
