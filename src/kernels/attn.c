@@ -94,6 +94,12 @@ void ds2_mqa_ref(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) 
  * Head h's numbers never depend on the other heads of the call. */
 static int64_t round2(int64_t n) { return (n + 1) / 2 * 2; }
 
+static void round_f16(const ds2_mqa_ops *ops, float *x, int64_t n) {
+    if (ops->round_f16) ops->round_f16(x, n);
+    else
+        for (int64_t i = 0; i < n; i++) x[i] = ds2_half_to_float_inline(ds2_f32_to_f16(x[i]));
+}
+
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops) {
     const int64_t nh = h1 - h0, d1 = a->d1, d2 = a->d2, D = d1 + d2;
     if (nh <= 0) return;
@@ -107,13 +113,11 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
 
     memset(qT, 0, (size_t)(D * nhp) * sizeof(float));
     for (int64_t hh = 0; hh < nh; hh++) {
-        const float *q1 = a->q1 + (h0 + hh) * a->ld_q1, *q2 = a->q2 + (h0 + hh) * a->ld_q2;
-        for (int64_t i = 0; i < D; i++) {
-            float v = i < d1 ? q1[i] : q2[i - d1];
-            /* an f16 cache gets an f16 query, as in the reference */
-            if (a->f16) v = ds2_half_to_float_inline(ds2_f32_to_f16(v));
-            qT[i * nhp + hh] = v;
-        }
+        float *qrow = tile; /* the tile is free until pass 1 */
+        memcpy(qrow, a->q1 + (h0 + hh) * a->ld_q1, (size_t)d1 * sizeof(float));
+        memcpy(qrow + d1, a->q2 + (h0 + hh) * a->ld_q2, (size_t)d2 * sizeof(float));
+        if (a->f16) round_f16(ops, qrow, D); /* an f16 cache gets an f16 query, as in the reference */
+        for (int64_t i = 0; i < D; i++) qT[i * nhp + hh] = qrow[i];
     }
     memset(acc, 0, (size_t)(nh * d1p) * sizeof(double));
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
@@ -125,8 +129,7 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
         float *sh = s + hh * lds;
         for (int32_t j = 0; j < n_kv; j++) sh[j] *= a->scale;
         ds2_softmax_row(sh, n_kv, padded_row(n_kv));
-        if (a->f16)
-            for (int32_t j = 0; j < n_kv; j++) sh[j] = ds2_half_to_float_inline(ds2_f32_to_f16(sh[j]));
+        if (a->f16) round_f16(ops, sh, n_kv);
     }
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;

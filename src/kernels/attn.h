@@ -60,6 +60,8 @@ typedef struct ds2_mqa_ops {
      * multiple of 8, ≤ ldt; columns past d1 are don't-care) */
     void (*accum)(const float *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
                   int64_t ldo, int64_t nc);
+    /* x[i] = f32(f16(x[i])) (round to nearest even) in place, i < n; NULL: the scalar conversion */
+    void (*round_f16)(float *x, int64_t n);
 } ds2_mqa_ops;
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops);
 

@@ -46,6 +46,9 @@ static void load_tile(const ds2_mqa_args *a, int32_t j0, int32_t nj, float *tile
         hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(p_, 1)));            \
     } while (0)
 
+/* lo (4 doubles) += the 4 float products p (128-bit: no lane extraction) */
+#define ACC4(lo, p) lo = _mm256_add_pd(lo, _mm256_cvtps_pd(p))
+
 /* 8 double sums (lanes = heads hb..hb+7) → s[h·lds + j] as floats, for the heads that exist */
 static inline void store_heads(__m256d lo, __m256d hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
     double d[8];
@@ -62,11 +65,15 @@ static void scores(const float *tile, int32_t nj, int64_t ldt, int64_t D, const 
             const float *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
             __m256d a0 = _mm256_setzero_pd(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
             for (int64_t i = 0; i < D; i++) {
-                const __m256 q = _mm256_loadu_ps(qT + i * nhp + hb);
-                ACC8(a0, b0, _mm256_mul_ps(q, _mm256_broadcast_ss(r0 + i)));
-                ACC8(a1, b1, _mm256_mul_ps(q, _mm256_broadcast_ss(r1 + i)));
-                ACC8(a2, b2, _mm256_mul_ps(q, _mm256_broadcast_ss(r2 + i)));
-                ACC8(a3, b3, _mm256_mul_ps(q, _mm256_broadcast_ss(r3 + i)));
+                const __m128 ql = _mm_loadu_ps(qT + i * nhp + hb), qh = _mm_loadu_ps(qT + i * nhp + hb + 4);
+                __m128 k = _mm_broadcast_ss(r0 + i);
+                ACC4(a0, _mm_mul_ps(ql, k)), ACC4(b0, _mm_mul_ps(qh, k));
+                k = _mm_broadcast_ss(r1 + i);
+                ACC4(a1, _mm_mul_ps(ql, k)), ACC4(b1, _mm_mul_ps(qh, k));
+                k = _mm_broadcast_ss(r2 + i);
+                ACC4(a2, _mm_mul_ps(ql, k)), ACC4(b2, _mm_mul_ps(qh, k));
+                k = _mm_broadcast_ss(r3 + i);
+                ACC4(a3, _mm_mul_ps(ql, k)), ACC4(b3, _mm_mul_ps(qh, k));
             }
             store_heads(a0, b0, hb, nh, s, lds, j);
             store_heads(a1, b1, hb, nh, s, lds, j + 1);
@@ -95,11 +102,15 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
                     a6 = _mm256_loadu_pd(o + c + 24), a7 = _mm256_loadu_pd(o + c + 28);
             for (int32_t j = 0; j < nj; j++) {
                 const float *r = tile + j * ldt + c;
-                const __m256 w = _mm256_broadcast_ss(ph + j);
-                ACC8(a0, a1, _mm256_mul_ps(_mm256_loadu_ps(r), w));
-                ACC8(a2, a3, _mm256_mul_ps(_mm256_loadu_ps(r + 8), w));
-                ACC8(a4, a5, _mm256_mul_ps(_mm256_loadu_ps(r + 16), w));
-                ACC8(a6, a7, _mm256_mul_ps(_mm256_loadu_ps(r + 24), w));
+                const __m128 w = _mm_broadcast_ss(ph + j);
+                ACC4(a0, _mm_mul_ps(_mm_loadu_ps(r), w));
+                ACC4(a1, _mm_mul_ps(_mm_loadu_ps(r + 4), w));
+                ACC4(a2, _mm_mul_ps(_mm_loadu_ps(r + 8), w));
+                ACC4(a3, _mm_mul_ps(_mm_loadu_ps(r + 12), w));
+                ACC4(a4, _mm_mul_ps(_mm_loadu_ps(r + 16), w));
+                ACC4(a5, _mm_mul_ps(_mm_loadu_ps(r + 20), w));
+                ACC4(a6, _mm_mul_ps(_mm_loadu_ps(r + 24), w));
+                ACC4(a7, _mm_mul_ps(_mm_loadu_ps(r + 28), w));
             }
             _mm256_storeu_pd(o + c, a0), _mm256_storeu_pd(o + c + 4, a1), _mm256_storeu_pd(o + c + 8, a2);
             _mm256_storeu_pd(o + c + 12, a3), _mm256_storeu_pd(o + c + 16, a4), _mm256_storeu_pd(o + c + 20, a5);
@@ -114,7 +125,15 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
     }
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum};
+/* F16C rounds to nearest even, as ds2_f32_to_f16 */
+static void round_f16(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(x + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    for (; i < n; i++) x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
+}
+
+static const ds2_mqa_ops k_ops = {load_tile, scores, accum, round_f16};
 
 void ds2_avx2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
     ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);
