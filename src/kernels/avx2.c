@@ -10,6 +10,7 @@
 #endif
 
 #include <immintrin.h>
+#include <math.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -887,3 +888,55 @@ GEMM_AVX2(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
 GEMM_AVX2(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
 GEMM_AVX2(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
 GEMM_AVX2(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)
+
+/* ---- Q8_K activations ------------------------------------------------------------------------------------
+ * The reference quantizer's bits: max = the first element of largest |x| (ties keep the first), iscale =
+ * −127/max, q = nearest_int(iscale·x) (the 1.5·2^23 magic-add rounding, done lane-wise the same way) capped at
+ * 127, bsums = Σ of each 16 q, d = 1/iscale; an all-zero block is all zero bytes. Finite inputs. */
+void ds2_avx2_q8_k_from_float(const float *x, void *y, int64_t n) {
+    uint8_t *b = (uint8_t *)y;
+    const __m256 sign = _mm256_set1_ps(-0.0f), magic = _mm256_set1_ps(12582912.0f);
+    const __m256i mant = _mm256_set1_epi32(0x007fffff), bias = _mm256_set1_epi32(0x00400000), cap = _mm256_set1_epi32(127);
+    const __m256i ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
+    for (int64_t ib = 0; ib < n / QKK; ib++, b += Q8_K_BYTES, x += QKK) {
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < QKK; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+        __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+        m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+        const float amax = _mm_cvtss_f32(m4);
+        if (amax == 0.0f) {
+            memset(b, 0, Q8_K_BYTES);
+            continue;
+        }
+        float max = 0.0f;
+        for (int j = 0; j < QKK; j++)
+            if (fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        const float iscale = -127.0f / max;
+        const __m256 vs = _mm256_set1_ps(iscale);
+        int8_t *qs = (int8_t *)(b + 4);
+        for (int j = 0; j < QKK; j += 32) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++) {
+                const __m256 v = _mm256_add_ps(_mm256_mul_ps(vs, _mm256_loadu_ps(x + j + 8 * k)), magic);
+                q[k] = _mm256_min_epi32(_mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(v), mant), bias), cap);
+            }
+            const __m256i p8 = _mm256_permutevar8x32_epi32(
+                _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3])),
+                _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+            _mm256_storeu_si256((__m256i *)(qs + j), p8);
+            /* two bsums: lanes 0..3 sum the first 16 values, lanes 4..7 the next 16 */
+            __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, p8), ones16);
+            s = _mm256_hadd_epi32(s, s);
+            s = _mm256_hadd_epi32(s, s);
+            const int16_t s0 = (int16_t)_mm256_extract_epi32(s, 0), s1 = (int16_t)_mm256_extract_epi32(s, 4);
+            memcpy(b + 260 + 2 * (j / 16), &s0, 2);
+            memcpy(b + 262 + 2 * (j / 16), &s1, 2);
+        }
+        const float d = 1.0f / iscale;
+        memcpy(b, &d, 4);
+    }
+}

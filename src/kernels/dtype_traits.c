@@ -89,6 +89,7 @@ static void build_best(void) {
         k_best[DS2_F16].from_float = ds2_avx2_f16_from_float;
         k_best[DS2_Q8_0].vec_dot = ds2_avx2_vec_dot_q8_0_q8_0;
         k_best[DS2_Q8_0].from_float = ds2_avx2_q8_0_from_float;
+        k_best[DS2_Q8_K].from_float = ds2_avx2_q8_k_from_float;
         k_best[DS2_Q4_0].vec_dot = ds2_avx2_vec_dot_q4_0_q8_0;
         k_best[DS2_Q5_0].vec_dot = ds2_avx2_vec_dot_q5_0_q8_0;
         k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_avx2_vec_dot_q5_0_q8_0_x4;
@@ -129,6 +130,7 @@ static void build_best(void) {
     k_best[DS2_F16].vec_dot = ds2_simd128_vec_dot_f16_f16;
     k_best[DS2_Q8_0].vec_dot = ds2_simd128_vec_dot_q8_0_q8_0;
     k_best[DS2_Q8_0].from_float = ds2_simd128_q8_0_from_float;
+    k_best[DS2_Q8_K].from_float = ds2_simd128_q8_k_from_float;
     k_best[DS2_Q4_0].vec_dot = ds2_simd128_vec_dot_q4_0_q8_0;
     k_best[DS2_Q5_0].vec_dot = ds2_simd128_vec_dot_q5_0_q8_0;
     k_best_ops.vec_dot_x4[DS2_Q5_0] = ds2_simd128_vec_dot_q5_0_q8_0_x4;

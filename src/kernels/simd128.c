@@ -11,6 +11,7 @@
 #error "simd128.c must be compiled with -msimd128"
 #endif
 
+#include <math.h>
 #include <string.h>
 #include <wasm_simd128.h>
 
@@ -759,3 +760,48 @@ GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_
 GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k)
 GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k)
 GEMM_SIMD128(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k)
+
+/* ---- Q8_K activations: the reference quantizer's bits (see avx2.c ds2_avx2_q8_k_from_float) -------------- */
+void ds2_simd128_q8_k_from_float(const float *x, void *y, int64_t n) {
+    uint8_t *b = (uint8_t *)y;
+    const v128_t magic = wasm_f32x4_splat(12582912.0f), mant = wasm_i32x4_splat(0x007fffff),
+                 bias = wasm_i32x4_splat(0x00400000), cap = wasm_i32x4_splat(127);
+    for (int64_t ib = 0; ib < n / QKK; ib++, b += Q8_K_BYTES, x += QKK) {
+        v128_t m = wasm_f32x4_splat(0.0f);
+        for (int j = 0; j < QKK; j += 4) m = wasm_f32x4_max(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+        float amax = 0.0f;
+        for (int k = 0; k < 4; k++) {
+            const float e = wasm_f32x4_extract_lane(m, 0);
+            amax = e > amax ? e : amax;
+            m = wasm_i32x4_shuffle(m, m, 1, 2, 3, 0);
+        }
+        if (amax == 0.0f) {
+            memset(b, 0, Q8_K_BYTES);
+            continue;
+        }
+        float max = 0.0f;
+        for (int j = 0; j < QKK; j++)
+            if (fabsf(x[j]) == amax) {
+                max = x[j];
+                break;
+            }
+        const float iscale = -127.0f / max;
+        const v128_t vs = wasm_f32x4_splat(iscale);
+        int8_t *qs = (int8_t *)(b + 4);
+        for (int j = 0; j < QKK; j += 16) {
+            v128_t q[4];
+            for (int k = 0; k < 4; k++) {
+                const v128_t v = wasm_f32x4_add(wasm_f32x4_mul(vs, wasm_v128_load(x + j + 4 * k)), magic);
+                q[k] = wasm_i32x4_min(wasm_i32x4_sub(wasm_v128_and(v, mant), bias), cap);
+            }
+            const v128_t q16a = wasm_i16x8_narrow_i32x4(q[0], q[1]), q16b = wasm_i16x8_narrow_i32x4(q[2], q[3]);
+            wasm_v128_store(qs + j, wasm_i8x16_narrow_i16x8(q16a, q16b));
+            const v128_t s = wasm_i32x4_add(wasm_i32x4_extadd_pairwise_i16x8(q16a), wasm_i32x4_extadd_pairwise_i16x8(q16b));
+            const int16_t sum = (int16_t)(wasm_i32x4_extract_lane(s, 0) + wasm_i32x4_extract_lane(s, 1) +
+                                          wasm_i32x4_extract_lane(s, 2) + wasm_i32x4_extract_lane(s, 3));
+            memcpy(b + 260 + 2 * (j / 16), &sum, 2);
+        }
+        const float d = 1.0f / iscale;
+        memcpy(b, &d, 4);
+    }
+}
