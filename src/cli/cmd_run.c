@@ -3,10 +3,11 @@
  *   ds2 run  -m model.gguf -p "text" [-n N] [sampling] [--stop S]... [--ctx N] [--threads N] [--kv f32|f16]
  *   ds2 chat -m model.gguf [--system "text"] [-n N] [sampling] [--stop S]... [--ctx N] [--threads N]
  *
- * Sampling flags are named as llama.cpp names them. Multi-turn chat renders the whole conversation every
- * turn, tokenizes it and evaluates only what differs from the cache (the common prefix is reused). When the
- * conversation outgrows the context, the oldest turns after the system prompt are dropped; if the rest of the
- * cache is still there it is moved down with ds2_session_shift instead of being recomputed.
+ * Sampling flags are named as llama.cpp names them. Multi-turn chat keeps the conversation as the ids the
+ * cache holds (chat_conv.c): each message adds the ids of the text it adds to the rendered conversation, and
+ * only what the cache does not hold yet is evaluated. When the conversation outgrows the context, the oldest
+ * turns after the system prompt are dropped; if the rest of the cache is still there it is moved down with
+ * ds2_session_shift instead of being recomputed.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "chat_conv.h"
 #include "ds2.h"
 
 int ds2_cli_run(int argc, char **argv);
@@ -262,111 +264,6 @@ done:
 
 /* ---- chat ------------------------------------------------------------------------------------------------ */
 
-/* The conversation is kept as token ids, one span per message, exactly as the cache holds them (as
- * llama.cpp's CLI does): each turn only the new text is tokenized — the difference between the rendered
- * conversation before and after the user's message — and the reply stays as the ids the model generated.
- * The cache always holds conv[0 .. n_cached); nothing before a change is ever recomputed. */
-typedef struct chat {
-    ds2_chat_message *msgs;
-    char **owned;      /* contents we allocated (parallel to msgs) */
-    int32_t *span_end; /* end of message i's ids in conv (parallel to msgs) */
-    int n, cap;
-    int32_t *conv, n_conv, cap_conv;
-    int32_t n_prefix;  /* ids before the first message (BOS) */
-    int32_t n_cached;  /* conv[0 .. n_cached) is in the cache */
-} chat;
-
-static int chat_push(chat *c, const char *role, char *content) {
-    if (!content) return 0;
-    if (c->n == c->cap) {
-        int cap = c->cap ? 2 * c->cap : 8;
-        ds2_chat_message *mm = realloc(c->msgs, (size_t)cap * sizeof *mm);
-        if (mm) c->msgs = mm;
-        char **oo = realloc(c->owned, (size_t)cap * sizeof *oo);
-        if (oo) c->owned = oo;
-        int32_t *se = realloc(c->span_end, (size_t)cap * sizeof *se);
-        if (se) c->span_end = se;
-        if (!mm || !oo || !se) { free(content); return 0; }
-        c->cap = cap;
-    }
-    c->msgs[c->n].role = role;
-    c->msgs[c->n].content = content;
-    c->owned[c->n] = content;
-    c->span_end[c->n] = c->n_conv;
-    c->n++;
-    return 1;
-}
-
-/* Removes messages [i, j) and their ids; the cache follows with a shift (the part after them stays cached). */
-static int chat_drop(chat *c, ds2_session *s, int i, int j) {
-    const int32_t a = i ? c->span_end[i - 1] : c->n_prefix, b = c->span_end[j - 1], d = b - a;
-    ds2_error err;
-    if (b <= c->n_cached) {
-        if (ds2_session_shift(s, a, d, &err) != DS2_OK) {
-            fprintf(stderr, "ds2: %s\n", err.message);
-            return 0;
-        }
-        c->n_cached -= d;
-    } else if (a < c->n_cached) {
-        ds2_session_truncate(s, a, &err);
-        c->n_cached = a;
-    }
-    memmove(c->conv + a, c->conv + b, (size_t)(c->n_conv - b) * sizeof *c->conv);
-    c->n_conv -= d;
-    for (int k = i; k < j; k++) free(c->owned[k]);
-    for (int k = j; k < c->n; k++) c->span_end[k] -= d;
-    memmove(c->msgs + i, c->msgs + j, (size_t)(c->n - j) * sizeof *c->msgs);
-    memmove(c->owned + i, c->owned + j, (size_t)(c->n - j) * sizeof *c->owned);
-    memmove(c->span_end + i, c->span_end + j, (size_t)(c->n - j) * sizeof *c->span_end);
-    c->n -= j - i;
-    return 1;
-}
-
-/* malloc'd rendering of msgs[0..n) */
-static char *render(const ds2_model *m, const ds2_chat_message *msgs, int n, int add_gen) {
-    ds2_error err;
-    size_t len = 0;
-    ds2_status st = ds2_chat_render(m, msgs, n, add_gen, NULL, 0, &len, &err);
-    if (st != DS2_OK && st != DS2_E_INVALID_ARG) {
-        fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
-        return NULL;
-    }
-    char *text = malloc(len + 1);
-    if (text && ds2_chat_render(m, msgs, n, add_gen, text, len + 1, &len, &err) != DS2_OK) {
-        fprintf(stderr, "ds2: %s\n", err.message);
-        free(text);
-        return NULL;
-    }
-    return text;
-}
-
-/* ids of the text that msgs[n-1] adds to the rendering of msgs[0..n-1) (BOS first when nothing is there yet) */
-static int delta_ids(const ds2_model *m, const chat *c, int add_gen, int32_t **ids, int32_t *n_ids) {
-    char *before = render(m, c->msgs, c->n - 1, 0), *after = render(m, c->msgs, c->n, add_gen);
-    int ok = 0;
-    if (before && after) {
-        size_t lb = strlen(before);
-        if (strncmp(before, after, lb) != 0) {
-            fprintf(stderr, "ds2: the chat format is not incremental\n");
-        } else {
-            ds2_error err;
-            const char *d = after + lb;
-            int32_t need = 0;
-            const int bos = c->n_conv == 0;
-            ds2_status st = ds2_tokenize(m, d, strlen(d), bos, 1, NULL, 0, &need, &err);
-            *ids = malloc(((size_t)need + 1) * sizeof **ids);
-            if ((st == DS2_OK || st == DS2_E_INVALID_ARG) && *ids &&
-                (st = ds2_tokenize(m, d, strlen(d), bos, 1, *ids, need, n_ids, &err)) == DS2_OK)
-                ok = 1;
-            else
-                fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);
-        }
-    }
-    free(before);
-    free(after);
-    return ok;
-}
-
 static char *dupstr(const char *s) {
     size_t n = strlen(s);
     char *d = malloc(n + 1);
@@ -374,21 +271,14 @@ static char *dupstr(const char *s) {
     return d;
 }
 
-static int conv_append(chat *c, const int32_t *ids, int32_t n) {
-    if (c->n_conv + n > c->cap_conv) return 0;
-    memcpy(c->conv + c->n_conv, ids, (size_t)n * sizeof *ids);
-    c->n_conv += n;
-    return 1;
-}
-
 typedef struct reply_sink {
     char *reply;
-    chat *c;
+    ds2_cli_chat *c;
 } reply_sink;
 
 static int chat_piece(void *ud, int32_t id, const char *piece, size_t len) {
     reply_sink *r = ud;
-    if (id >= 0 && !conv_append(r->c, &id, 1)) return 1;
+    if (id >= 0 && !ds2_cli_chat_append(r->c, &id, 1)) return 1;
     return print_piece(&r->reply, id, piece, len);
 }
 
@@ -397,14 +287,11 @@ static int cmd_chat(const run_opts *o) {
     ds2_session *s;
     if (!open_model(o, &m, &s)) return 1;
     int rc = 1;
-    const int32_t n_ctx = ds2_session_n_ctx(s), eos = ds2_token_eos(m);
+    const int32_t n_ctx = ds2_session_n_ctx(s);
     const ds2_chat_format fmt = ds2_chat_detect(m);
-    chat c = {0};
-    c.cap_conv = n_ctx + 2; /* a full context + the EOS that closes a reply */
-    c.conv = malloc((size_t)c.cap_conv * sizeof *c.conv);
+    ds2_cli_chat c = {0};
     char *line = NULL;
     size_t line_cap = 0;
-    if (!c.conv) goto done;
     if (fmt == DS2_CHAT_UNKNOWN) {
         fprintf(stderr, "ds2: this model's chat template is not one the built-in formatter knows (DeepSeek-V2/V3); "
                         "use `ds2 run -p` with a prompt rendered elsewhere\n");
@@ -413,9 +300,10 @@ static int cmd_chat(const run_opts *o) {
     /* the system prompt (and BOS) first: they stay when old turns are dropped */
     if (o->system) {
         int32_t *ids = NULL, n = 0;
-        if (!chat_push(&c, "system", dupstr(o->system)) || !delta_ids(m, &c, 0, &ids, &n)) goto done;
+        if (!ds2_cli_chat_push(&c, "system", dupstr(o->system)) || !ds2_cli_chat_delta(m, &c, 0, 0, &ids, &n))
+            goto done;
         const int bos = ds2_token_add_bos(m) && ds2_token_bos(m) >= 0 && n > 0 && ids[0] == ds2_token_bos(m);
-        int ok = n + 8 < n_ctx && conv_append(&c, ids, n);
+        int ok = n + 8 < n_ctx && ds2_cli_chat_append(&c, ids, n);
         free(ids);
         if (!ok) { fprintf(stderr, "ds2: the system prompt does not fit the context (%d)\n", n_ctx); goto done; }
         c.n_prefix = bos;
@@ -442,16 +330,16 @@ static int cmd_chat(const run_opts *o) {
         if (!line || len == 0) continue;
         line[len] = '\0';
         if (!strcmp(line, "/exit") || !strcmp(line, "/quit")) break;
-        if (!chat_push(&c, "user", dupstr(line))) goto done;
+        if (!ds2_cli_chat_push(&c, "user", dupstr(line))) goto done;
         int32_t *ids = NULL, n = 0;
-        if (!delta_ids(m, &c, 1, &ids, &n)) goto done;
+        if (!ds2_cli_chat_delta(m, &c, 0, 1, &ids, &n)) goto done;
         if (c.n_conv == 0 && n > 0 && ds2_token_add_bos(m) && ids[0] == ds2_token_bos(m)) c.n_prefix = 1;
         /* context full: drop the oldest turns after the system prompt (the cache shifts, nothing is recomputed) */
         const int first = c.n > 0 && !strcmp(c.msgs[0].role, "system") ? 1 : 0;
         while (c.n_conv + n + reserve > n_ctx && c.n - 1 - first >= 1) {
             int j = first + 1; /* the oldest user message and the reply that follows it */
             if (j < c.n - 1 && !strcmp(c.msgs[j].role, "assistant")) j++;
-            if (!chat_drop(&c, s, first, j)) { free(ids); goto done; }
+            if (!ds2_cli_chat_drop(&c, s, first, j)) { free(ids); goto done; }
             if (o->verbose) fprintf(stderr, "[context full: dropped the oldest turn; %d ids remain cached]\n", c.n_cached);
         }
         if (c.n_conv + n + 1 > n_ctx) {
@@ -461,8 +349,9 @@ static int cmd_chat(const run_opts *o) {
             c.n--;
             continue;
         }
-        conv_append(&c, ids, n);
+        const int ok = ds2_cli_chat_append(&c, ids, n);
         free(ids);
+        if (!ok) goto done;
         c.span_end[c.n - 1] = c.n_conv;
         const int32_t user_end = c.n_conv;
         if (o->verbose) fprintf(stderr, "[cache: %d of %d ids reused]\n", c.n_cached, c.n_conv);
@@ -485,34 +374,12 @@ static int cmd_chat(const run_opts *o) {
             goto done;
         }
         g_sigint = 0;
-        char *reply = sink.reply ? sink.reply : dupstr("");
-        /* DeepSeek-V2 renders "Assistant: " + content after the generation prompt "Assistant:": the space the
-         * model generated belongs to the format */
-        if (reply && fmt == DS2_CHAT_DEEPSEEK2 && reply[0] == ' ') memmove(reply, reply + 1, strlen(reply));
-        if (!chat_push(&c, "assistant", reply)) goto done;
-        if (stats.stop_reason == DS2_STOP_STRING) {
-            /* the ids ran past the stop string: keep the reply as its text instead */
-            c.n_conv = user_end;
-            if (c.n_cached > user_end) {
-                ds2_session_truncate(s, user_end, &err);
-                c.n_cached = user_end;
-            }
-            if (!delta_ids(m, &c, 0, &ids, &n)) goto done;
-            int ok = conv_append(&c, ids, n);
-            free(ids);
-            if (!ok) goto done;
-        } else if (eos >= 0) {
-            conv_append(&c, &eos, 1); /* the format closes every reply with EOS (cap_conv leaves room) */
-        }
-        c.span_end[c.n - 1] = c.n_conv;
+        if (!ds2_cli_chat_close_reply(&c, m, s, sink.reply ? sink.reply : dupstr(""), stats.stop_reason, user_end))
+            goto done;
     }
     rc = 0;
 done:
-    for (int i = 0; i < c.n; i++) free(c.owned[i]);
-    free(c.msgs);
-    free(c.owned);
-    free(c.span_end);
-    free(c.conv);
+    ds2_cli_chat_free(&c);
     free(line);
     ds2_session_free(s);
     ds2_model_free(m);
