@@ -18,8 +18,8 @@ static size_t ref_scratch(int64_t d1, int64_t d2, int32_t n_kv) {
 }
 
 static size_t tiled_scratch(int64_t nh, int64_t d1, int64_t d2, int32_t n_kv) {
-    /* value sums (double), tile, transposed queries, scores (ds2_mqa_tiled) */
-    return (size_t)(2 * nh * round8(d1) + DS2_MQA_TILE * round8(d1 + d2) + (d1 + d2) * round8(nh) + 2 +
+    /* value sums (double), tile and transposed queries (float or double), scores (ds2_mqa_tiled) */
+    return (size_t)(2 * nh * round8(d1) + 2 * DS2_MQA_TILE * round8(d1 + d2) + 2 * (d1 + d2) * round8(nh) +
                     nh * round8(n_kv));
 }
 
@@ -92,7 +92,6 @@ void ds2_mqa_ref(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) 
  *   2. each head's row through ds2_softmax_row (same padding), probabilities rounded to f16 for an f16 cache;
  *   3. values: lanes over columns; each (head, column) one double sum over j in order, as kqv_ref.
  * Head h's numbers never depend on the other heads of the call. */
-static int64_t round2(int64_t n) { return (n + 1) / 2 * 2; }
 
 static void round_f16(const ds2_mqa_ops *ops, float *x, int64_t n) {
     if (ops->round_f16) ops->round_f16(x, n);
@@ -100,30 +99,46 @@ static void round_f16(const ds2_mqa_ops *ops, float *x, int64_t n) {
         for (int64_t i = 0; i < n; i++) x[i] = ds2_half_to_float_inline(ds2_f32_to_f16(x[i]));
 }
 
+/* An f16 cache: the query and the probabilities are f16 as well, so every product of the reference is a
+ * product of two halves — at most 22 significant bits, exact in float AND in double. Then
+ * acc + (double)(a·b) == fma(a, b, acc) in double (one rounding either way), so the "_d" primitives work on
+ * tiles and queries widened to double and use one double FMA (or multiply + add) per product: the same bits
+ * with a third of the operations of float products widened one by one. */
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops) {
     const int64_t nh = h1 - h0, d1 = a->d1, d2 = a->d2, D = d1 + d2;
     if (nh <= 0) return;
     const int32_t n_kv = a->n_kv;
     const int64_t ldt = round8(D), d1p = round8(d1), lds = round8(n_kv), nhp = round8(nh);
+    const int dbl = a->f16 && ops->scores_d; /* the exact-product double path */
     enum { TJ = DS2_MQA_TILE };
     double *acc = (double *)scratch;         /* [nh][d1p] value sums (first: 8-byte aligned like scratch) */
-    float *tile = scratch + 2 * nh * d1p;    /* [TJ][ldt] */
-    float *qT = tile + TJ * ldt;             /* [D][nhp] */
-    float *s = qT + round2(D * nhp);         /* [nh][lds] scores, then probabilities */
+    float *tile = scratch + 2 * nh * d1p;    /* [TJ][ldt] floats or doubles */
+    float *qT = tile + 2 * TJ * ldt;         /* [D][nhp] floats or doubles */
+    float *s = qT + 2 * D * nhp;             /* [nh][lds] scores, then probabilities */
+    double *tile_d = (double *)tile, *qT_d = (double *)qT;
 
-    memset(qT, 0, (size_t)(D * nhp) * sizeof(float));
+    if (dbl) memset(qT_d, 0, (size_t)(D * nhp) * sizeof(double));
+    else memset(qT, 0, (size_t)(D * nhp) * sizeof(float));
     for (int64_t hh = 0; hh < nh; hh++) {
         float *qrow = tile; /* the tile is free until pass 1 */
         memcpy(qrow, a->q1 + (h0 + hh) * a->ld_q1, (size_t)d1 * sizeof(float));
         memcpy(qrow + d1, a->q2 + (h0 + hh) * a->ld_q2, (size_t)d2 * sizeof(float));
         if (a->f16) round_f16(ops, qrow, D); /* an f16 cache gets an f16 query, as in the reference */
-        for (int64_t i = 0; i < D; i++) qT[i * nhp + hh] = qrow[i];
+        if (dbl)
+            for (int64_t i = 0; i < D; i++) qT_d[i * nhp + hh] = (double)qrow[i];
+        else
+            for (int64_t i = 0; i < D; i++) qT[i * nhp + hh] = qrow[i];
     }
     memset(acc, 0, (size_t)(nh * d1p) * sizeof(double));
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
-        ops->load_tile(a, j0, nj, tile, ldt, 1);
-        ops->scores(tile, nj, ldt, D, qT, nhp, nh, s + j0, lds);
+        if (dbl) {
+            ops->load_tile_d(a, j0, nj, tile_d, ldt, 1);
+            ops->scores_d(tile_d, nj, ldt, D, qT_d, nhp, nh, s + j0, lds);
+        } else {
+            ops->load_tile(a, j0, nj, tile, ldt, 1);
+            ops->scores(tile, nj, ldt, D, qT, nhp, nh, s + j0, lds);
+        }
     }
     for (int64_t hh = 0; hh < nh; hh++) {
         float *sh = s + hh * lds;
@@ -133,8 +148,13 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
     }
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
-        ops->load_tile(a, j0, nj, tile, ldt, 0);
-        ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+        if (dbl) {
+            ops->load_tile_d(a, j0, nj, tile_d, ldt, 0);
+            ops->accum_d(tile_d, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+        } else {
+            ops->load_tile(a, j0, nj, tile, ldt, 0);
+            ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+        }
     }
     for (int64_t hh = 0; hh < nh; hh++) {
         float *o = a->o + (h0 + hh) * a->ld_o;

@@ -133,7 +133,112 @@ static void round_f16(float *x, int64_t n) {
     for (; i < n; i++) x[i] = _cvtsh_ss(_cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT));
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum, round_f16};
+/* ---- f16 rows on doubles (attn.c: products of halves are exact, one FMA per product) ------------------- */
+
+static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i)));
+        _mm256_storeu_pd(dst + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+        _mm256_storeu_pd(dst + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+    }
+    for (; i < n; i++) dst[i] = (double)_cvtsh_ss(src[i]);
+}
+
+static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *tile, int64_t ldt, int seg2) {
+    const int64_t d1 = a->d1, d2 = seg2 ? a->d2 : 0;
+    for (int32_t jj = 0; jj < nj; jj++) {
+        double *t = tile + jj * ldt;
+        const size_t j = (size_t)(j0 + jj);
+        load_seg_f16_d((const uint16_t *)a->k1 + j * d1, d1, t);
+        load_seg_f16_d((const uint16_t *)a->k2 + j * d2, d2, t + d1);
+        if (seg2)
+            for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0;
+    }
+}
+
+static inline void store_heads_d(__m256d lo, __m256d hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
+    double d[8];
+    _mm256_storeu_pd(d, lo);
+    _mm256_storeu_pd(d + 4, hi);
+    for (int l = 0; l < 8 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)d[l];
+}
+
+static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, const double *qT, int64_t nhp, int64_t nh,
+                     float *s, int64_t lds) {
+    for (int64_t hb = 0; hb < nh; hb += 8) {
+        int32_t j = 0;
+        for (; j + 4 <= nj; j += 4) { /* 4 rows × 8 heads: 8 independent FMA chains */
+            const double *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
+            __m256d a0 = _mm256_setzero_pd(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            for (int64_t i = 0; i < D; i++) {
+                const __m256d ql = _mm256_loadu_pd(qT + i * nhp + hb), qh = _mm256_loadu_pd(qT + i * nhp + hb + 4);
+                __m256d k = _mm256_broadcast_sd(r0 + i);
+                a0 = _mm256_fmadd_pd(ql, k, a0), b0 = _mm256_fmadd_pd(qh, k, b0);
+                k = _mm256_broadcast_sd(r1 + i);
+                a1 = _mm256_fmadd_pd(ql, k, a1), b1 = _mm256_fmadd_pd(qh, k, b1);
+                k = _mm256_broadcast_sd(r2 + i);
+                a2 = _mm256_fmadd_pd(ql, k, a2), b2 = _mm256_fmadd_pd(qh, k, b2);
+                k = _mm256_broadcast_sd(r3 + i);
+                a3 = _mm256_fmadd_pd(ql, k, a3), b3 = _mm256_fmadd_pd(qh, k, b3);
+            }
+            store_heads_d(a0, b0, hb, nh, s, lds, j);
+            store_heads_d(a1, b1, hb, nh, s, lds, j + 1);
+            store_heads_d(a2, b2, hb, nh, s, lds, j + 2);
+            store_heads_d(a3, b3, hb, nh, s, lds, j + 3);
+        }
+        for (; j < nj; j++) {
+            const double *r0 = tile + j * ldt;
+            __m256d a0 = _mm256_setzero_pd(), b0 = a0;
+            for (int64_t i = 0; i < D; i++) {
+                const __m256d k = _mm256_broadcast_sd(r0 + i);
+                a0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb), k, a0);
+                b0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb + 4), k, b0);
+            }
+            store_heads_d(a0, b0, hb, nh, s, lds, j);
+        }
+    }
+}
+
+static void accum_d(const double *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
+                    int64_t ldo, int64_t nc) {
+    for (int64_t h = 0; h < nh; h++) {
+        const float *ph = p + h * lds;
+        double *o = acc + h * ldo;
+        int64_t c = 0;
+        for (; c + 32 <= nc; c += 32) { /* 32 columns: 8 independent FMA chains */
+            __m256d a0 = _mm256_loadu_pd(o + c), a1 = _mm256_loadu_pd(o + c + 4), a2 = _mm256_loadu_pd(o + c + 8),
+                    a3 = _mm256_loadu_pd(o + c + 12), a4 = _mm256_loadu_pd(o + c + 16), a5 = _mm256_loadu_pd(o + c + 20),
+                    a6 = _mm256_loadu_pd(o + c + 24), a7 = _mm256_loadu_pd(o + c + 28);
+            for (int32_t j = 0; j < nj; j++) {
+                const double *r = tile + j * ldt + c;
+                const __m256d w = _mm256_set1_pd((double)ph[j]);
+                a0 = _mm256_fmadd_pd(_mm256_loadu_pd(r), w, a0);
+                a1 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 4), w, a1);
+                a2 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 8), w, a2);
+                a3 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 12), w, a3);
+                a4 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 16), w, a4);
+                a5 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 20), w, a5);
+                a6 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 24), w, a6);
+                a7 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 28), w, a7);
+            }
+            _mm256_storeu_pd(o + c, a0), _mm256_storeu_pd(o + c + 4, a1), _mm256_storeu_pd(o + c + 8, a2);
+            _mm256_storeu_pd(o + c + 12, a3), _mm256_storeu_pd(o + c + 16, a4), _mm256_storeu_pd(o + c + 20, a5);
+            _mm256_storeu_pd(o + c + 24, a6), _mm256_storeu_pd(o + c + 28, a7);
+        }
+        for (; c < nc; c += 8) {
+            __m256d a0 = _mm256_loadu_pd(o + c), a1 = _mm256_loadu_pd(o + c + 4);
+            for (int32_t j = 0; j < nj; j++) {
+                const __m256d w = _mm256_set1_pd((double)ph[j]);
+                a0 = _mm256_fmadd_pd(_mm256_loadu_pd(tile + j * ldt + c), w, a0);
+                a1 = _mm256_fmadd_pd(_mm256_loadu_pd(tile + j * ldt + c + 4), w, a1);
+            }
+            _mm256_storeu_pd(o + c, a0), _mm256_storeu_pd(o + c + 4, a1);
+        }
+    }
+}
+
+static const ds2_mqa_ops k_ops = {load_tile, scores, accum, round_f16, load_tile_d, scores_d, accum_d};
 
 void ds2_avx2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
     ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);

@@ -136,7 +136,7 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
     }
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum, NULL};
+static const ds2_mqa_ops k_ops = {load_tile, scores, accum, NULL, NULL, NULL, NULL};
 
 void ds2_simd128_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
     ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);
