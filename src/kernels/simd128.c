@@ -311,23 +311,70 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
     return sumf;
 }
 
-/* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs), Q6_K (210 B): see avx2.c.
- * Lanes without per-group folds: each 16-element group of weights and activations is taken in the order
- * e0 e8 e1 e9 … e7 e15 (one byte shuffle) and widened to int16, the weights multiplied by their group scale
- * (|sc·w| ≤ 128·32); then i32x4.dot_i16x8 of the first 8 gives sc·(lane-k fold) in lane k for k = 0..3, of the
- * next 8 for k = 4..7. The activations are permuted and widened once per super-block for all rows. */
+/* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
-
-static inline v128_t kq_perm16_simd128(v128_t x) {
-    return wasm_i8x16_shuffle(x, x, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15);
+static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
+    float sumf = 0.0f;
+    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
+    int8_t v[QKK];
+    int sc16[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
+        const uint8_t *qs = bw + qs_off, *sm = bw + 4;
+        for (int c = 0; c < 4; c++)
+            for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
+                const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
+                v128_t vl = wasm_v128_and(q, lo4), vh = wasm_u8x16_shr(q, 4);
+                if (qh_off) {
+                    const v128_t qh = wasm_v128_load(bw + qh_off + 16 * h);
+                    const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
+                    vl = wasm_v128_or(vl, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, ml), ml), b10));
+                    vh = wasm_v128_or(vh, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, mh), mh), b10));
+                }
+                wasm_v128_store(v + 64 * c + 16 * h, vl);
+                wasm_v128_store(v + 64 * c + 32 + 16 * h, vh);
+            }
+        int sumi = 0;
+        for (int j = 0; j < 8; j++) {
+            int sc, mn;
+            if (j < 4) {
+                sc = sm[j] & 63;
+                mn = sm[j + 4] & 63;
+            } else {
+                sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
+                mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
+            }
+            sc16[2 * j] = sc16[2 * j + 1] = sc;
+            int16_t b0, b1;
+            memcpy(&b0, ba + 260 + 4 * j, 2);
+            memcpy(&b1, ba + 262 + 4 * j, 2);
+            sumi += (b0 + b1) * mn;
+        }
+        v128_t l0, l1;
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc16, &l0, &l1);
+        const float da = load_f32(ba);
+        const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
+        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+        sumf -= (load_half(bw + 2) * da) * (float)sumi;
+    }
+    return lanes_finish_simd128(sumf, sums0, sums1);
 }
 
-/* one super-block: values v (element order), the 16 group scales, the 8 mins (Q4_K/Q5_K), d, dmin */
-static inline void kq_unpack_simd128(int32_t wt, const uint8_t *bw, int8_t *v, int32_t sc16[16], int32_t mn[8],
-                                     float *d, float *dmin) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f);
-    if (wt == DS2_Q6_K) {
-        const v128_t m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_simd128(n, w, a, Q4_K_BYTES, 0, 16);
+}
+void ds2_simd128_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    *s = q45k_dot_simd128(n, w, a, Q5_K_BYTES, 16, 48);
+}
+
+void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
+    int8_t v[QKK];
+    int sc[16];
+    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
         for (int half = 0; half < 2; half++)
             for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
                 const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
@@ -338,108 +385,14 @@ static inline void kq_unpack_simd128(int32_t wt, const uint8_t *bw, int8_t *v, i
                 wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, m30)), k32));
                 wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), m30)), k32));
             }
-        for (int g = 0; g < 16; g++) sc16[g] = ((const int8_t *)(bw + 192))[g];
-        *d = load_half(bw + 208);
-        *dmin = 0.0f;
-        return;
+        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(bw + 192))[g];
+        v128_t l0, l1;
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc, &l0, &l1);
+        const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
+        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
     }
-    const int q5 = wt == DS2_Q5_K;
-    const uint8_t *qs = bw + (q5 ? 48 : 16), *sm = bw + 4;
-    const v128_t b10 = wasm_i8x16_splat(0x10);
-    for (int c = 0; c < 4; c++)
-        for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
-            const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
-            v128_t vl = wasm_v128_and(q, lo4), vh = wasm_u8x16_shr(q, 4);
-            if (q5) {
-                const v128_t qh = wasm_v128_load(bw + 16 + 16 * h);
-                const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
-                vl = wasm_v128_or(vl, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, ml), ml), b10));
-                vh = wasm_v128_or(vh, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, mh), mh), b10));
-            }
-            wasm_v128_store(v + 64 * c + 16 * h, vl);
-            wasm_v128_store(v + 64 * c + 32 + 16 * h, vh);
-        }
-    for (int j = 0; j < 8; j++) {
-        int sc, m;
-        if (j < 4) {
-            sc = sm[j] & 63;
-            m = sm[j + 4] & 63;
-        } else {
-            sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
-            m = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
-        }
-        sc16[2 * j] = sc16[2 * j + 1] = sc;
-        mn[j] = m;
-    }
-    *d = load_half(bw);
-    *dmin = load_half(bw + 2);
-}
-
-/* s[k] = vec_dot of row w + k·w_stride (k < nrow, 1 or 4) with the Q8_K row a: per row the reference's float
- * steps (sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·Σ bsums·mins; s = sumf + sums[0] + … + sums[7]). */
-static inline void kq_dot_rows_simd128(int32_t wt, int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
-                                       const uint8_t *a) {
-    const size_t bytes = wt == DS2_Q4_K ? Q4_K_BYTES : wt == DS2_Q5_K ? Q5_K_BYTES : Q6_K_BYTES;
-    const int has_min = wt != DS2_Q6_K;
-    v128_t sums[4][2];
-    float sumf[4] = {0, 0, 0, 0};
-    for (int k = 0; k < 4; k++) sums[k][0] = sums[k][1] = wasm_f32x4_splat(0.0f);
-    int8_t v[QKK];
-    v128_t a16[32]; /* the activations, groups permuted, widened: [2g] = first 8, [2g + 1] = next 8 */
-    int32_t sc16[16], mn[8];
-    for (int64_t ib = 0; ib < n / QKK; ib++) {
-        const uint8_t *ba = a + (size_t)ib * Q8_K_BYTES;
-        const float da = load_f32(ba);
-        for (int g = 0; g < 16; g++) {
-            const v128_t x = kq_perm16_simd128(wasm_v128_load(ba + 4 + 16 * g));
-            a16[2 * g] = wasm_i16x8_extend_low_i8x16(x);
-            a16[2 * g + 1] = wasm_i16x8_extend_high_i8x16(x);
-        }
-        for (int k = 0; k < nrow; k++) {
-            float d, dmin;
-            kq_unpack_simd128(wt, w + (size_t)k * w_stride + (size_t)ib * bytes, v, sc16, mn, &d, &dmin);
-            v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-            for (int g = 0; g < 16; g++) {
-                const v128_t x = kq_perm16_simd128(wasm_v128_load(v + 16 * g));
-                const v128_t sc = wasm_i16x8_splat((int16_t)sc16[g]);
-                l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(x), sc), a16[2 * g]));
-                l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(x), sc), a16[2 * g + 1]));
-            }
-            const v128_t dd = wasm_f32x4_splat(d * da);
-            sums[k][0] = wasm_f32x4_add(sums[k][0], wasm_f32x4_mul(dd, wasm_f32x4_convert_i32x4(l0)));
-            sums[k][1] = wasm_f32x4_add(sums[k][1], wasm_f32x4_mul(dd, wasm_f32x4_convert_i32x4(l1)));
-            if (has_min) {
-                int sumi = 0;
-                for (int j = 0; j < 8; j++) {
-                    int16_t b0, b1;
-                    memcpy(&b0, ba + 260 + 4 * j, 2);
-                    memcpy(&b1, ba + 262 + 4 * j, 2);
-                    sumi += (b0 + b1) * mn[j];
-                }
-                sumf[k] -= (dmin * da) * (float)sumi;
-            }
-        }
-    }
-    for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums[k][0], sums[k][1]);
-}
-
-void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_simd128(DS2_Q4_K, 1, n, s, w, 0, a);
-}
-void ds2_simd128_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_simd128(DS2_Q5_K, 1, n, s, w, 0, a);
-}
-void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_simd128(DS2_Q6_K, 1, n, s, w, 0, a);
-}
-void ds2_simd128_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_simd128(DS2_Q4_K, 4, n, s, w, w_stride, a);
-}
-void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_simd128(DS2_Q5_K, 4, n, s, w, w_stride, a);
-}
-void ds2_simd128_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_simd128(DS2_Q6_K, 4, n, s, w, w_stride, a);
+    *s = lanes_finish_simd128(0.0f, sums0, sums1);
 }
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
