@@ -10,6 +10,9 @@
  *    quantizer give the reference's bits exactly: block sums are exact integers and the float accumulation
  *    keeps the reference's order and roundings (for K-quants its 8 float lanes are the vector lanes; the
  *    four-row forms run four rows' sequential sums in four vector lanes).
+ *  - The multi-token forms (ds2_gemm_get; gemm_pack.h packs, tests/test_kernels_gemm.c checks) for Q4_0, Q5_0,
+ *    Q8_0, IQ4_NL, Q3_K..Q6_K and the Q8_K activation quantizer (tests/test_kernels_act.c): identical bits too —
+ *    the same exact integer sums per block / per lane, the same float operations per output in the same order.
  *  - F32·F32, F16·F16, BF16·BF16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
  *    reference, but summed in double lanes (a different order of double additions): a float result differs
  *    from the reference by at most 1 ulp, rarely.
