@@ -136,7 +136,100 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
     }
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum, NULL, NULL, NULL, NULL};
+/* ---- f16 rows on doubles (attn.c: products of halves are exact in double, so multiply + add per product) - */
+
+static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const v128_t h = wasm_v128_load(src + i);
+        const v128_t lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h)), hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+        wasm_v128_store(dst + i, wasm_f64x2_promote_low_f32x4(lo));
+        wasm_v128_store(dst + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
+        wasm_v128_store(dst + i + 4, wasm_f64x2_promote_low_f32x4(hi));
+        wasm_v128_store(dst + i + 6, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 2, 3)));
+    }
+    for (; i < n; i++) dst[i] = (double)ds2_half_to_float_inline(src[i]);
+}
+
+static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *tile, int64_t ldt, int seg2) {
+    const int64_t d1 = a->d1, d2 = seg2 ? a->d2 : 0;
+    for (int32_t jj = 0; jj < nj; jj++) {
+        double *t = tile + jj * ldt;
+        const size_t j = (size_t)(j0 + jj);
+        load_seg_f16_d((const uint16_t *)a->k1 + j * d1, d1, t);
+        load_seg_f16_d((const uint16_t *)a->k2 + j * d2, d2, t + d1);
+        if (seg2)
+            for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0;
+    }
+}
+
+#define MADD_D(acc, x, y) acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x, y))
+
+static inline void store_heads_d(v128_t lo, v128_t hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
+    const double d[4] = {wasm_f64x2_extract_lane(lo, 0), wasm_f64x2_extract_lane(lo, 1), wasm_f64x2_extract_lane(hi, 0),
+                         wasm_f64x2_extract_lane(hi, 1)};
+    for (int l = 0; l < 4 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)d[l];
+}
+
+static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, const double *qT, int64_t nhp, int64_t nh,
+                     float *s, int64_t lds) {
+    for (int64_t hb = 0; hb < nh; hb += 4) { /* nhp is a multiple of 8: qT holds zeros past nh */
+        int32_t j = 0;
+        for (; j + 4 <= nj; j += 4) { /* 4 rows × 4 heads: 8 independent chains */
+            const double *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
+            v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+            for (int64_t i = 0; i < D; i++) {
+                const v128_t ql = wasm_v128_load(qT + i * nhp + hb), qh = wasm_v128_load(qT + i * nhp + hb + 2);
+                v128_t k = wasm_v128_load64_splat(r0 + i);
+                MADD_D(a0, ql, k), MADD_D(b0, qh, k);
+                k = wasm_v128_load64_splat(r1 + i);
+                MADD_D(a1, ql, k), MADD_D(b1, qh, k);
+                k = wasm_v128_load64_splat(r2 + i);
+                MADD_D(a2, ql, k), MADD_D(b2, qh, k);
+                k = wasm_v128_load64_splat(r3 + i);
+                MADD_D(a3, ql, k), MADD_D(b3, qh, k);
+            }
+            store_heads_d(a0, b0, hb, nh, s, lds, j);
+            store_heads_d(a1, b1, hb, nh, s, lds, j + 1);
+            store_heads_d(a2, b2, hb, nh, s, lds, j + 2);
+            store_heads_d(a3, b3, hb, nh, s, lds, j + 3);
+        }
+        for (; j < nj; j++) {
+            const double *r0 = tile + j * ldt;
+            v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0;
+            for (int64_t i = 0; i < D; i++) {
+                const v128_t k = wasm_v128_load64_splat(r0 + i);
+                MADD_D(a0, wasm_v128_load(qT + i * nhp + hb), k);
+                MADD_D(b0, wasm_v128_load(qT + i * nhp + hb + 2), k);
+            }
+            store_heads_d(a0, b0, hb, nh, s, lds, j);
+        }
+    }
+}
+
+static void accum_d(const double *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
+                    int64_t ldo, int64_t nc) {
+    for (int64_t h = 0; h < nh; h++) {
+        const float *ph = p + h * lds;
+        double *o = acc + h * ldo;
+        for (int64_t c = 0; c < nc; c += 8) { /* nc is a multiple of 8: 4 chains, 2 column blocks interleaved */
+            v128_t a0 = wasm_v128_load(o + c), a1 = wasm_v128_load(o + c + 2), a2 = wasm_v128_load(o + c + 4),
+                   a3 = wasm_v128_load(o + c + 6);
+            for (int32_t j = 0; j < nj; j++) {
+                const double *r = tile + j * ldt + c;
+                const v128_t w = wasm_f64x2_splat((double)ph[j]);
+                MADD_D(a0, wasm_v128_load(r), w);
+                MADD_D(a1, wasm_v128_load(r + 2), w);
+                MADD_D(a2, wasm_v128_load(r + 4), w);
+                MADD_D(a3, wasm_v128_load(r + 6), w);
+            }
+            wasm_v128_store(o + c, a0), wasm_v128_store(o + c + 2, a1);
+            wasm_v128_store(o + c + 4, a2), wasm_v128_store(o + c + 6, a3);
+        }
+    }
+}
+
+static const ds2_mqa_ops k_ops = {load_tile, scores, accum, NULL, load_tile_d, scores_d, accum_d};
 
 void ds2_simd128_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
     ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);
