@@ -314,7 +314,8 @@ static inline float lanes_finish_avx2(float sumf, __m256 sums) {
  * vpermd + one vpshufb; the activation chunks once per super-block for all rows. Then a byte multiply-add gives
  * g's and h's lane-j folds side by side and a 16-bit multiply-add with the (sc_g, sc_h) pair gives lane j in
  * 32-bit slot j. Q4_K/Q5_K values are unsigned (straight into maddubs, ≤ 2·31·127 per pair); Q6_K's signed ones
- * go as |w| against a with w's sign (≤ 2·32·127). */
+ * go as |w| against a with w's sign (≤ 2·32·127). Q6_K has no four-row form: interleaving four of its 210-byte
+ * rows ran 3× slower than one row at a time on a 27 MB (vocabulary) matrix, where decode spends its time. */
 #define Q5_K_BYTES 176
 static inline __m256i kq_perm_avx2(__m256i x) {
     const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
@@ -450,9 +451,6 @@ void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_
 }
 void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     kq_dot_rows_avx2(DS2_Q5_K, 4, n, s, w, w_stride, a);
-}
-void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_avx2(DS2_Q6_K, 4, n, s, w, w_stride, a);
 }
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
@@ -713,7 +711,49 @@ void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *
 }
 
 /* ---- multi-token tiles (kernels.h ds2_gemm_get; packing and blocking in gemm_pack.h) ---------------------- */
+static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst);
+#define GP_KQ8_PACK_W4 kq8_pack_w4_avx2
+static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst);
+#define GP_KQ_PACK_W4 kq_pack_w4_avx2
 #include "gemm_pack.h"
+
+/* gp_kq_pack_w4 for Q6_K with the vector unpack (other types: the portable packer) */
+static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    if (wtype != DS2_Q6_K) {
+        gp_kq_pack_w4(wtype, w, w_stride, nb, dst);
+        return;
+    }
+    const __m128i perm = _mm_loadu_si128((const __m128i *)gp_perm16);
+    gp_kq_w *o = (gp_kq_w *)dst;
+    _Alignas(32) int8_t v[QKK];
+    int32_t sp[8], mn[8] = {0};
+    for (int64_t ib = 0; ib < nb; ib++)
+        for (int k = 0; k < 4; k++, o++) {
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * Q6_K_BYTES;
+            kq_unpack_avx2(DS2_Q6_K, b, v, sp, mn, &o->d, &o->dmin);
+            for (int g = 0; g < 16; g++) {
+                const __m256i x = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(_mm_load_si128((const __m128i *)(v + 16 * g)), perm));
+                const __m256i sc = _mm256_set1_epi16((short)((const int8_t *)(b + 192))[g]);
+                _mm256_store_si256((__m256i *)(o->sw + 16 * g), _mm256_mullo_epi16(x, sc)); /* |sc·w| ≤ 4096 */
+            }
+            memset(o->mn, 0, sizeof o->mn);
+        }
+}
+
+/* gp_kq8_pack_w4 with the decode path's vector unpack: its permuted chunks and scale pairs are the kq8 layout */
+static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    const size_t bb = gp_kq_block_bytes(wtype);
+    gp_kq8_w *o = (gp_kq8_w *)dst;
+    _Alignas(32) int8_t v[QKK];
+    int32_t mn[8] = {0};
+    for (int64_t ib = 0; ib < nb; ib++)
+        for (int k = 0; k < 4; k++, o++) {
+            kq_unpack_avx2(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, o->sp, mn, &o->d, &o->dmin);
+            for (int c = 0; c < 8; c++)
+                _mm256_store_si256((__m256i *)(o->q + 32 * c), kq_perm_avx2(_mm256_load_si256((const __m256i *)(v + 32 * c))));
+            for (int j = 0; j < 8; j++) o->mn[2 * j] = o->mn[2 * j + 1] = (int16_t)mn[j];
+        }
+}
 
 /* Σ of the 8 int32 lanes of each v[i] → lane i (v[0..3] → low half, v[4..7] → high half) */
 static inline __m256i hsum8_i32(const __m256i v[8]) {
@@ -801,11 +841,57 @@ static inline void kq_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0
         }
     }
 }
-static void kq_tile_min_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
-    kq_tile_avx2(nb, w4, a0, a1, out, 1);
-}
 static void kq_tile_nomin_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
     kq_tile_avx2(nb, w4, a0, a1, out, 0);
+}
+
+/* kq8 (Q4_K/Q5_K): as kq_tile_avx2 with byte multiply-adds on the chunk-permuted bytes (gemm_pack.h) */
+static void kq8_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    const gp_kq8_w *w = (const gp_kq8_w *)w4;
+    const gp_kq8_a *x[2] = {(const gp_kq8_a *)a0, (const gp_kq8_a *)a1};
+    __m256 sums[8];
+    __m128 sumf[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const gp_kq8_w *wb = w + 4 * ib;
+        const gp_kq8_a *xb0 = x[0] + ib, *xb1 = x[1] + ib;
+        __m256i acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c++) {
+            const __m256i av0 = _mm256_load_si256((const __m256i *)(xb0->a + 32 * c));
+            const __m256i av1 = _mm256_load_si256((const __m256i *)(xb1->a + 32 * c));
+            for (int k = 0; k < 4; k++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(wb[k].q + 32 * c));
+                const __m256i sp = _mm256_set1_epi32(wb[k].sp[c]);
+                acc[2 * k] = _mm256_add_epi32(acc[2 * k], _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av0), sp));
+                acc[2 * k + 1] = _mm256_add_epi32(acc[2 * k + 1], _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av1), sp));
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
+            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
+        }
+        const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
+        for (int t = 0; t < 2; t++) {
+            const gp_kq8_a *xb = t ? xb1 : xb0;
+            const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
+            __m256i m[4];
+            for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
+            const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
+            sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
+        }
+    }
+    for (int t = 0; t < 2; t++) {
+        float f[4];
+        _mm_storeu_ps(f, sumf[t]);
+        for (int k = 0; k < 4; k++) {
+            float l[8];
+            _mm256_storeu_ps(l, sums[2 * k + t]);
+            float s = f[k];
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+    }
 }
 
 /* 8×8 transpose: out[j] lane i = in[i] lane j */
@@ -884,8 +970,8 @@ GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0
 GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
 GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
 GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
-GEMM_AVX2(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
-GEMM_AVX2(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
+GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
+GEMM_AVX2(q5_k, GP_KQ8, DS2_Q5_K, kq8_tile_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
 GEMM_AVX2(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
 GEMM_AVX2(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)
 

@@ -8,10 +8,11 @@
  * tile kernels nothing but multiply-adds. Every output is still computed with the reference's integer sums
  * (exact) and the reference's float operations in its order, so it equals the single-row vec_dot bit for bit.
  *
- * Three families:
+ * Four families:
  *  - q32: 32-element blocks against Q8_0 (Q4_0, Q5_0, Q8_0, IQ4_NL). Per block an exact int32 Σ w·a, then
  *    sumf += (float)sumi·(d_w·d_a). Packed values are the signed element values as int16 in element order.
  *  - t32: the q32 arithmetic with 8 blocks transposed into vector lanes (AVX2 Q4_0/Q5_0; see below).
+ *  - kq8: the kq lanes from byte multiply-adds (AVX2 Q4_K/Q5_K; see below).
  *  - kq: K-quants against Q8_K (Q4_K, Q5_K: lanes + mins; Q6_K, Q3_K: lanes only). The reference sums each
  *    super-block into 8 int32 lanes, lane l = Σ over elements e ≡ l (mod 8) of scale(e)·w(e)·a(e). Packed
  *    weights are scale·w as int16 (|·| ≤ 128·32 = 4096), each 16-element group stored in the order
@@ -31,7 +32,7 @@
 
 #define GP_TILE_R 4 /* rows per tile */
 #define GP_TILE_T 2 /* tokens per tile */
-enum { GP_Q32 = 0, GP_KQ = 1, GP_T32 = 2 }; /* the packing families below */
+enum { GP_Q32 = 0, GP_KQ = 1, GP_T32 = 2, GP_KQ8 = 3 }; /* the packing families below */
 /* Target bytes of packed activations per token block (stays in L1/L2 while every row tile meets it), of packed
  * activations held at once (packed once per call up to this size), and of packed weights per row chunk (L2). */
 #define GP_A_BLOCK_BYTES (48 * 1024)
@@ -266,6 +267,54 @@ static inline void gp_kq_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
     }
 }
 
+/* ---- kq8 family (AVX2: Q4_K, Q5_K — unsigned values) -----------------------------------------------------
+ * The kq lanes with byte multiply-adds: each 32-element chunk c (groups 2c, 2c+1) stored with element j + 8m in
+ * byte 4j + m (j < 8, m < 4), weights unsigned, activations signed; a byte multiply-add then holds the two
+ * groups' lane-j folds in 16-bit slots 2j, 2j+1 (≤ 2·31·127) and a 16-bit multiply-add with the scale pair
+ * (sc_2c, sc_2c+1) gives lane j in 32-bit slot j. */
+typedef struct {
+    uint8_t q[256];
+    int32_t sp[8];  /* per chunk: sc_2c | sc_2c+1 << 16 */
+    int16_t mn[16]; /* the 8 mins, each twice */
+    float d, dmin;
+    float pad[6];
+} gp_kq8_w;
+typedef struct {
+    int8_t a[256];
+    int16_t bs[16];
+    float d;
+    float pad[7];
+} gp_kq8_a;
+
+static inline void gp_kq8_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+    const size_t bb = gp_kq_block_bytes(wtype);
+    gp_kq8_w *o = (gp_kq8_w *)dst;
+    int8_t v[256];
+    int sc[16], mn[8];
+    for (int64_t ib = 0; ib < nb; ib++)
+        for (int k = 0; k < 4; k++, o++) {
+            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, sc, mn, &o->d, &o->dmin);
+            for (int c = 0; c < 8; c++) {
+                for (int j = 0; j < 8; j++)
+                    for (int m = 0; m < 4; m++) o->q[32 * c + 4 * j + m] = (uint8_t)v[32 * c + j + 8 * m];
+                o->sp[c] = (int32_t)((uint32_t)(uint16_t)sc[2 * c] | ((uint32_t)(uint16_t)sc[2 * c + 1] << 16));
+            }
+            for (int j = 0; j < 8; j++) o->mn[2 * j] = o->mn[2 * j + 1] = (int16_t)mn[j];
+        }
+}
+
+static inline void gp_kq8_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
+    gp_kq8_a *o = (gp_kq8_a *)dst;
+    for (int64_t ib = 0; ib < nb; ib++, a += 292, o++) {
+        const int8_t *qs = (const int8_t *)(a + 4);
+        for (int c = 0; c < 8; c++)
+            for (int j = 0; j < 8; j++)
+                for (int m = 0; m < 4; m++) o->a[32 * c + 4 * j + m] = qs[32 * c + j + 8 * m];
+        memcpy(o->bs, a + 260, 32);
+        o->d = gp_f32(a);
+    }
+}
+
 /* ---- driver ---------------------------------------------------------------------------------------------- */
 
 /* A tile kernel: 4 packed rows × 2 packed tokens → out[t][k] (bit-identical to vec_dot of row k, token t). */
@@ -289,15 +338,27 @@ static inline uint8_t *gp_scratch(size_t bytes) {
  * share) so both packings are amortized: activations are packed once per call (per GP_A_ALL_BYTES of them),
  * weights once per row chunk; then token blocks of GP_A_BLOCK_BYTES meet every 4-row tile of the chunk. */
 static inline void gp_pack_w4(int fam, int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
-    if (fam == GP_KQ)
+    if (fam == GP_KQ8)
+#ifdef GP_KQ8_PACK_W4 /* an instruction-set version of gp_kq8_pack_w4 (same bytes) */
+        GP_KQ8_PACK_W4(wtype, w, w_stride, nb, dst);
+#else
+        gp_kq8_pack_w4(wtype, w, w_stride, nb, dst);
+#endif
+    else if (fam == GP_KQ)
+#ifdef GP_KQ_PACK_W4 /* an instruction-set version of gp_kq_pack_w4 (same bytes) */
+        GP_KQ_PACK_W4(wtype, w, w_stride, nb, dst);
+#else
         gp_kq_pack_w4(wtype, w, w_stride, nb, dst);
+#endif
     else if (fam == GP_T32)
         gp_t32_pack_w4(wtype, w, w_stride, nb, dst);
     else
         gp_q32_pack_w4(wtype, w, w_stride, nb, dst);
 }
 static inline void gp_pack_a(int fam, const uint8_t *a, int64_t nb, uint8_t *dst) {
-    if (fam == GP_KQ)
+    if (fam == GP_KQ8)
+        gp_kq8_pack_a(a, nb, dst);
+    else if (fam == GP_KQ)
         gp_kq_pack_a(a, nb, dst);
     else if (fam == GP_T32)
         gp_t32_pack_a(a, nb, dst);
@@ -309,11 +370,13 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                            void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
                            int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
                            size_t a_stride, int64_t nt) {
-    const int64_t nb = n / (fam == GP_KQ ? 256 : 32), ng = (nb + 7) / 8;
+    const int64_t nb = n / (fam == GP_KQ || fam == GP_KQ8 ? 256 : 32), ng = (nb + 7) / 8;
     const int64_t nr4 = nr & ~(int64_t)3;
     const size_t w_tile = fam == GP_KQ ? (size_t)nb * 4 * sizeof(gp_kq_w)
+                          : fam == GP_KQ8 ? (size_t)nb * 4 * sizeof(gp_kq8_w)
                           : fam == GP_T32 ? (size_t)ng * GP_T32_W_BPG : (size_t)nb * GP_Q32_W_BPB;
     const size_t a_tok = ((fam == GP_KQ ? (size_t)nb * sizeof(gp_kq_a)
+                           : fam == GP_KQ8 ? (size_t)nb * sizeof(gp_kq8_a)
                            : fam == GP_T32 ? (size_t)ng * GP_T32_A_BPG : (size_t)nb * GP_Q32_A_BPB) + 63) & ~(size_t)63;
     int64_t tb = (int64_t)(GP_A_BLOCK_BYTES / a_tok) & ~(int64_t)1; /* tokens per block (even) */
     if (tb < 2) tb = 2;
