@@ -18,9 +18,9 @@ static size_t ref_scratch(int64_t d1, int64_t d2, int32_t n_kv) {
 }
 
 static size_t tiled_scratch(int64_t nh, int64_t d1, int64_t d2, int32_t n_kv) {
-    /* value sums (double), tile and transposed queries (float or double), scores (ds2_mqa_tiled) */
+    /* value sums (double), tile and transposed queries (float or double), scores (float and double) */
     return (size_t)(2 * nh * round8(d1) + 2 * DS2_MQA_TILE * round8(d1 + d2) + 2 * (d1 + d2) * round8(nh) +
-                    nh * round8(n_kv));
+                    3 * nh * round8(n_kv));
 }
 
 size_t ds2_mqa_scratch_floats(int64_t n_head, int64_t d1, int64_t d2, int32_t n_kv_max) {
@@ -115,6 +115,7 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
     float *tile = scratch + 2 * nh * d1p;    /* [TJ][ldt] floats or doubles */
     float *qT = tile + 2 * TJ * ldt;         /* [D][nhp] floats or doubles */
     float *s = qT + 2 * D * nhp;             /* [nh][lds] scores, then probabilities */
+    double *p_d = (double *)(s + nh * lds);  /* [nh][lds] probabilities as doubles (double path) */
     double *tile_d = (double *)tile, *qT_d = (double *)qT;
 
     if (dbl) memset(qT_d, 0, (size_t)(D * nhp) * sizeof(double));
@@ -145,12 +146,14 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
         for (int32_t j = 0; j < n_kv; j++) sh[j] *= a->scale;
         ds2_softmax_row(sh, n_kv, padded_row(n_kv));
         if (a->f16) round_f16(ops, sh, n_kv);
+        if (dbl)
+            for (int32_t j = 0; j < n_kv; j++) p_d[hh * lds + j] = (double)sh[j];
     }
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
         if (dbl) {
             ops->load_tile_d(a, j0, nj, tile_d, ldt, 0);
-            ops->accum_d(tile_d, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+            ops->accum_d(tile_d, nj, ldt, p_d + j0, lds, nh, acc, d1p, d1p);
         } else {
             ops->load_tile(a, j0, nj, tile, ldt, 0);
             ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);

@@ -67,8 +67,8 @@ typedef struct ds2_mqa_ops {
     void (*load_tile_d)(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *tile, int64_t ldt, int seg2);
     void (*scores_d)(const double *tile, int32_t nj, int64_t ldt, int64_t D, const double *qT, int64_t nhp,
                      int64_t nh, float *s, int64_t lds);
-    void (*accum_d)(const double *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
-                    int64_t ldo, int64_t nc);
+    void (*accum_d)(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh,
+                    double *acc, int64_t ldo, int64_t nc); /* p: the probabilities widened to double */
 } ds2_mqa_ops;
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops);
 

@@ -200,40 +200,43 @@ static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, con
     }
 }
 
-static void accum_d(const double *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
+/* Column strips of 8 outer, heads inner: a strip of the tile (nj rows × 64 B) comes from L2 once and serves
+ * every head from L1; 4 heads × 8 columns = 8 FMA chains per strip. */
+static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh, double *acc,
                     int64_t ldo, int64_t nc) {
-    for (int64_t h = 0; h < nh; h++) {
-        const float *ph = p + h * lds;
-        double *o = acc + h * ldo;
-        int64_t c = 0;
-        for (; c + 32 <= nc; c += 32) { /* 32 columns: 8 independent FMA chains */
-            __m256d a0 = _mm256_loadu_pd(o + c), a1 = _mm256_loadu_pd(o + c + 4), a2 = _mm256_loadu_pd(o + c + 8),
-                    a3 = _mm256_loadu_pd(o + c + 12), a4 = _mm256_loadu_pd(o + c + 16), a5 = _mm256_loadu_pd(o + c + 20),
-                    a6 = _mm256_loadu_pd(o + c + 24), a7 = _mm256_loadu_pd(o + c + 28);
+    for (int64_t c = 0; c < nc; c += 8) {
+        int64_t h = 0;
+        for (; h + 4 <= nh; h += 4) {
+            const double *p0 = p + h * lds, *p1 = p0 + lds, *p2 = p1 + lds, *p3 = p2 + lds;
+            double *o0 = acc + h * ldo + c, *o1 = o0 + ldo, *o2 = o1 + ldo, *o3 = o2 + ldo;
+            __m256d a0 = _mm256_loadu_pd(o0), b0 = _mm256_loadu_pd(o0 + 4), a1 = _mm256_loadu_pd(o1),
+                    b1 = _mm256_loadu_pd(o1 + 4), a2 = _mm256_loadu_pd(o2), b2 = _mm256_loadu_pd(o2 + 4),
+                    a3 = _mm256_loadu_pd(o3), b3 = _mm256_loadu_pd(o3 + 4);
             for (int32_t j = 0; j < nj; j++) {
-                const double *r = tile + j * ldt + c;
-                const __m256d w = _mm256_set1_pd((double)ph[j]);
-                a0 = _mm256_fmadd_pd(_mm256_loadu_pd(r), w, a0);
-                a1 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 4), w, a1);
-                a2 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 8), w, a2);
-                a3 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 12), w, a3);
-                a4 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 16), w, a4);
-                a5 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 20), w, a5);
-                a6 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 24), w, a6);
-                a7 = _mm256_fmadd_pd(_mm256_loadu_pd(r + 28), w, a7);
+                const __m256d x0 = _mm256_loadu_pd(tile + j * ldt + c), x1 = _mm256_loadu_pd(tile + j * ldt + c + 4);
+                __m256d w = _mm256_broadcast_sd(p0 + j);
+                a0 = _mm256_fmadd_pd(x0, w, a0), b0 = _mm256_fmadd_pd(x1, w, b0);
+                w = _mm256_broadcast_sd(p1 + j);
+                a1 = _mm256_fmadd_pd(x0, w, a1), b1 = _mm256_fmadd_pd(x1, w, b1);
+                w = _mm256_broadcast_sd(p2 + j);
+                a2 = _mm256_fmadd_pd(x0, w, a2), b2 = _mm256_fmadd_pd(x1, w, b2);
+                w = _mm256_broadcast_sd(p3 + j);
+                a3 = _mm256_fmadd_pd(x0, w, a3), b3 = _mm256_fmadd_pd(x1, w, b3);
             }
-            _mm256_storeu_pd(o + c, a0), _mm256_storeu_pd(o + c + 4, a1), _mm256_storeu_pd(o + c + 8, a2);
-            _mm256_storeu_pd(o + c + 12, a3), _mm256_storeu_pd(o + c + 16, a4), _mm256_storeu_pd(o + c + 20, a5);
-            _mm256_storeu_pd(o + c + 24, a6), _mm256_storeu_pd(o + c + 28, a7);
+            _mm256_storeu_pd(o0, a0), _mm256_storeu_pd(o0 + 4, b0), _mm256_storeu_pd(o1, a1);
+            _mm256_storeu_pd(o1 + 4, b1), _mm256_storeu_pd(o2, a2), _mm256_storeu_pd(o2 + 4, b2);
+            _mm256_storeu_pd(o3, a3), _mm256_storeu_pd(o3 + 4, b3);
         }
-        for (; c < nc; c += 8) {
-            __m256d a0 = _mm256_loadu_pd(o + c), a1 = _mm256_loadu_pd(o + c + 4);
+        for (; h < nh; h++) {
+            const double *p0 = p + h * lds;
+            double *o0 = acc + h * ldo + c;
+            __m256d a0 = _mm256_loadu_pd(o0), b0 = _mm256_loadu_pd(o0 + 4);
             for (int32_t j = 0; j < nj; j++) {
-                const __m256d w = _mm256_set1_pd((double)ph[j]);
+                const __m256d w = _mm256_broadcast_sd(p0 + j);
                 a0 = _mm256_fmadd_pd(_mm256_loadu_pd(tile + j * ldt + c), w, a0);
-                a1 = _mm256_fmadd_pd(_mm256_loadu_pd(tile + j * ldt + c + 4), w, a1);
+                b0 = _mm256_fmadd_pd(_mm256_loadu_pd(tile + j * ldt + c + 4), w, b0);
             }
-            _mm256_storeu_pd(o + c, a0), _mm256_storeu_pd(o + c + 4, a1);
+            _mm256_storeu_pd(o0, a0), _mm256_storeu_pd(o0 + 4, b0);
         }
     }
 }

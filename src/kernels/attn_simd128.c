@@ -207,17 +207,17 @@ static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, con
     }
 }
 
-static void accum_d(const double *tile, int32_t nj, int64_t ldt, const float *p, int64_t lds, int64_t nh, double *acc,
+static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh, double *acc,
                     int64_t ldo, int64_t nc) {
     for (int64_t h = 0; h < nh; h++) {
-        const float *ph = p + h * lds;
+        const double *ph = p + h * lds;
         double *o = acc + h * ldo;
         for (int64_t c = 0; c < nc; c += 8) { /* nc is a multiple of 8: 4 chains, 2 column blocks interleaved */
             v128_t a0 = wasm_v128_load(o + c), a1 = wasm_v128_load(o + c + 2), a2 = wasm_v128_load(o + c + 4),
                    a3 = wasm_v128_load(o + c + 6);
             for (int32_t j = 0; j < nj; j++) {
                 const double *r = tile + j * ldt + c;
-                const v128_t w = wasm_f64x2_splat((double)ph[j]);
+                const v128_t w = wasm_v128_load64_splat(ph + j);
                 MADD_D(a0, wasm_v128_load(r), w);
                 MADD_D(a1, wasm_v128_load(r + 2), w);
                 MADD_D(a2, wasm_v128_load(r + 4), w);
