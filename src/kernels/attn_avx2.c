@@ -157,46 +157,56 @@ static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *t
     }
 }
 
-static inline void store_heads_d(__m256d lo, __m256d hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
-    double d[8];
-    _mm256_storeu_pd(d, lo);
-    _mm256_storeu_pd(d + 4, hi);
-    for (int l = 0; l < 8 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)d[l];
-}
-
+/* The query block of 8 heads is D × 64 B (37 KB for D = 576): i runs in chunks whose block stays in L1 while
+ * every row of the tile passes; the 8 running sums of a row group wait in `part` between chunks (exact, so the
+ * order of additions is unchanged). */
+enum { SCORE_ICHUNK = 128 };
 static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, const double *qT, int64_t nhp, int64_t nh,
                      float *s, int64_t lds) {
+    double part[DS2_MQA_TILE * 8];
     for (int64_t hb = 0; hb < nh; hb += 8) {
-        int32_t j = 0;
-        for (; j + 4 <= nj; j += 4) { /* 4 rows × 8 heads: 8 independent FMA chains */
-            const double *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
-            __m256d a0 = _mm256_setzero_pd(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-            for (int64_t i = 0; i < D; i++) {
-                const __m256d ql = _mm256_loadu_pd(qT + i * nhp + hb), qh = _mm256_loadu_pd(qT + i * nhp + hb + 4);
-                __m256d k = _mm256_broadcast_sd(r0 + i);
-                a0 = _mm256_fmadd_pd(ql, k, a0), b0 = _mm256_fmadd_pd(qh, k, b0);
-                k = _mm256_broadcast_sd(r1 + i);
-                a1 = _mm256_fmadd_pd(ql, k, a1), b1 = _mm256_fmadd_pd(qh, k, b1);
-                k = _mm256_broadcast_sd(r2 + i);
-                a2 = _mm256_fmadd_pd(ql, k, a2), b2 = _mm256_fmadd_pd(qh, k, b2);
-                k = _mm256_broadcast_sd(r3 + i);
-                a3 = _mm256_fmadd_pd(ql, k, a3), b3 = _mm256_fmadd_pd(qh, k, b3);
+        for (int64_t i0 = 0; i0 < D; i0 += SCORE_ICHUNK) {
+            const int64_t i1 = D - i0 < SCORE_ICHUNK ? D : i0 + SCORE_ICHUNK;
+            int32_t j = 0;
+            for (; j + 4 <= nj; j += 4) { /* 4 rows × 8 heads: 8 independent FMA chains */
+                const double *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
+                double *pj = part + j * 8;
+                __m256d a0 = _mm256_setzero_pd(), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+                if (i0 > 0) {
+                    a0 = _mm256_loadu_pd(pj), b0 = _mm256_loadu_pd(pj + 4), a1 = _mm256_loadu_pd(pj + 8);
+                    b1 = _mm256_loadu_pd(pj + 12), a2 = _mm256_loadu_pd(pj + 16), b2 = _mm256_loadu_pd(pj + 20);
+                    a3 = _mm256_loadu_pd(pj + 24), b3 = _mm256_loadu_pd(pj + 28);
+                }
+                for (int64_t i = i0; i < i1; i++) {
+                    const __m256d ql = _mm256_loadu_pd(qT + i * nhp + hb), qh = _mm256_loadu_pd(qT + i * nhp + hb + 4);
+                    __m256d k = _mm256_broadcast_sd(r0 + i);
+                    a0 = _mm256_fmadd_pd(ql, k, a0), b0 = _mm256_fmadd_pd(qh, k, b0);
+                    k = _mm256_broadcast_sd(r1 + i);
+                    a1 = _mm256_fmadd_pd(ql, k, a1), b1 = _mm256_fmadd_pd(qh, k, b1);
+                    k = _mm256_broadcast_sd(r2 + i);
+                    a2 = _mm256_fmadd_pd(ql, k, a2), b2 = _mm256_fmadd_pd(qh, k, b2);
+                    k = _mm256_broadcast_sd(r3 + i);
+                    a3 = _mm256_fmadd_pd(ql, k, a3), b3 = _mm256_fmadd_pd(qh, k, b3);
+                }
+                _mm256_storeu_pd(pj, a0), _mm256_storeu_pd(pj + 4, b0), _mm256_storeu_pd(pj + 8, a1);
+                _mm256_storeu_pd(pj + 12, b1), _mm256_storeu_pd(pj + 16, a2), _mm256_storeu_pd(pj + 20, b2);
+                _mm256_storeu_pd(pj + 24, a3), _mm256_storeu_pd(pj + 28, b3);
             }
-            store_heads_d(a0, b0, hb, nh, s, lds, j);
-            store_heads_d(a1, b1, hb, nh, s, lds, j + 1);
-            store_heads_d(a2, b2, hb, nh, s, lds, j + 2);
-            store_heads_d(a3, b3, hb, nh, s, lds, j + 3);
-        }
-        for (; j < nj; j++) {
-            const double *r0 = tile + j * ldt;
-            __m256d a0 = _mm256_setzero_pd(), b0 = a0;
-            for (int64_t i = 0; i < D; i++) {
-                const __m256d k = _mm256_broadcast_sd(r0 + i);
-                a0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb), k, a0);
-                b0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb + 4), k, b0);
+            for (; j < nj; j++) {
+                const double *r0 = tile + j * ldt;
+                double *pj = part + j * 8;
+                __m256d a0 = _mm256_setzero_pd(), b0 = a0;
+                if (i0 > 0) a0 = _mm256_loadu_pd(pj), b0 = _mm256_loadu_pd(pj + 4);
+                for (int64_t i = i0; i < i1; i++) {
+                    const __m256d k = _mm256_broadcast_sd(r0 + i);
+                    a0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb), k, a0);
+                    b0 = _mm256_fmadd_pd(_mm256_loadu_pd(qT + i * nhp + hb + 4), k, b0);
+                }
+                _mm256_storeu_pd(pj, a0), _mm256_storeu_pd(pj + 4, b0);
             }
-            store_heads_d(a0, b0, hb, nh, s, lds, j);
         }
+        for (int32_t j = 0; j < nj; j++)
+            for (int l = 0; l < 8 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)part[j * 8 + l];
     }
 }
 
