@@ -8,9 +8,12 @@
  * through W_UK once (q_abs, dc wide) and attends directly over cached latents; the attention-weighted latent
  * o_lat is mapped to the head's value space by W_UV afterwards. Per cached token only dc+dr numbers are read.
  * The softmax scale is dq^-1/2·m² with dq = dn+dr even though the dot product is dc+dr wide (reference §1.4).
+ * Since every head reads the same latent rows, this is multi-query attention (kernels/attn.h ds2_mqa): each
+ * cache tile is converted once for all heads of a token, and the SIMD kernels give the scalar reference's bits.
+ * The per-head W_UK / W_UV products run as one pool job each (split over (head, rows)).
  *
  * Naive form (reference and test oracle): decompress K-nope and V of every cached position with W_UK/W_UV
- * and run ordinary multi-head attention. Both give the same result up to float rounding (tests/test_mla.c).
+ * and run ordinary multi-head attention. Both give the same result up to float rounding (tests/test_model.c).
  */
 #include <math.h>
 #include <string.h>
