@@ -320,19 +320,6 @@ static inline void gp_kq8_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
 /* A tile kernel: 4 packed rows × 2 packed tokens → out[t][k] (bit-identical to vec_dot of row k, token t). */
 typedef void (*gp_tile_fn)(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]);
 
-/* Grow-only scratch per thread (pool threads live as long as the process); NULL if allocation fails. */
-static _Thread_local uint8_t *gp_scratch_p;
-static _Thread_local size_t gp_scratch_cap;
-static inline uint8_t *gp_scratch(size_t bytes) {
-    if (bytes > gp_scratch_cap) {
-        free(gp_scratch_p);
-        const size_t cap = (bytes + 4095) & ~(size_t)4095;
-        gp_scratch_p = (uint8_t *)aligned_alloc(64, cap);
-        gp_scratch_cap = gp_scratch_p ? cap : 0;
-    }
-    return gp_scratch_p;
-}
-
 /* y[t·ldy + r] = vec_dot(n, row r, token t) for r < nr, t < nt, with the packing of family fam; rows beyond a
  * multiple of 4 and an odd last token go through vec_dot itself. Callers pass a whole row range (a thread's
  * share) so both packings are amortized: activations are packed once per call (per GP_A_ALL_BYTES of them),
@@ -386,7 +373,9 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
     int64_t rc = (int64_t)(GP_W_CHUNK_BYTES / w_tile) * 4; /* rows per packed chunk */
     if (rc < 4) rc = 4;
     if (rc > nr4) rc = nr4;
-    uint8_t *buf = nr4 > 0 && nt >= 2 ? gp_scratch((size_t)(rc / 4) * w_tile + (size_t)ts * a_tok) : NULL;
+    /* scratch per call (not per thread: pool threads come and go with sessions, a thread-local buffer would
+     * leak); malloc reuses the freed block, so this costs no page faults after the first call */
+    uint8_t *buf = nr4 > 0 && nt >= 2 ? (uint8_t *)aligned_alloc(64, ((size_t)(rc / 4) * w_tile + (size_t)ts * a_tok + 63) & ~(size_t)63) : NULL;
     if (!buf) { /* nothing to tile (or no memory): one vec_dot per element */
         for (int64_t t = 0; t < nt; t++)
             for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
@@ -417,6 +406,7 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                     vec_dot(n, &y[(s0 + ns - 1) * ldy + r], w + (size_t)r * w_stride, a + (size_t)(s0 + ns - 1) * a_stride);
         }
     }
+    free(buf);
     for (int64_t r = nr4; r < nr; r++)
         for (int64_t t = 0; t < nt; t++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
 }
