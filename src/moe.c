@@ -134,11 +134,16 @@ static ffn_layout ffn_plan(const ds2_model *m, int64_t T, int64_t nth) {
     const int64_t K = hp->n_expert_used > 0 ? hp->n_expert_used : 1;
     const int64_t Fe = hp->n_ff_exp, Fs = Fe * hp->n_expert_shared, F = hp->n_ff;
     size_t rb_in = 0, d_bytes = 0;
+    int up_apart = 0; /* some up projection has another partner type than its gate: a second input buffer */
     for (int l = 0; l < hp->n_layer; l++) {
         const ds2_layer *L = &m->w.layers[l];
         const ds2_tensor *in[] = {&L->ffn_gate, &L->ffn_up, &L->gate_exps, &L->up_exps, &L->gate_shexp, &L->up_shexp};
         for (size_t i = 0; i < sizeof in / sizeof *in; i++)
             if (act_row(in[i], D) > rb_in) rb_in = act_row(in[i], D);
+        for (size_t i = 0; i < sizeof in / sizeof *in; i += 2)
+            if (in[i]->data && in[i + 1]->data &&
+                ds2_type_traits_get(in[i]->type)->vec_dot_type != ds2_type_traits_get(in[i + 1]->type)->vec_dot_type)
+                up_apart = 1;
         const size_t dd = act_row(&L->ffn_down, F) * (size_t)T;
         const size_t de = act_row(&L->down_exps, Fe) * (size_t)(T * K) + act_row(&L->down_shexp, Fs) * (size_t)T;
         if (dd > d_bytes) d_bytes = dd;
@@ -153,7 +158,7 @@ static ffn_layout ffn_plan(const ds2_model *m, int64_t T, int64_t nth) {
     TAKE(pos, (size_t)(T * K) * sizeof(int32_t));
     TAKE(route, (size_t)(nth * 2 * E) * sizeof(float));
     TAKE(qin_g, rb_in * (size_t)(T * (K + 1)));
-    TAKE(qin_u, rb_in * (size_t)(T * (K + 1)));
+    TAKE(qin_u, up_apart ? rb_in * (size_t)(T * (K + 1)) : 0);
     TAKE(g, (size_t)gu * sizeof(float));
     TAKE(u, (size_t)gu * sizeof(float));
     TAKE(qd, d_bytes);
