@@ -218,6 +218,16 @@ static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) 
     return _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
 }
 
+/* The four-row kernels read four rows as four short interleaved streams, which the hardware prefetchers pick
+ * up too late on a matrix larger than the caches (the vocabulary matrix in decode ran at a third of the
+ * bandwidth of one row at a time). So each block step also prefetches its share of the next four rows, which
+ * follow these contiguously in the usual row-major matrix (a prefetch past the end is harmless). */
+static inline void prefetch_next4(const uint8_t *w0, size_t w_stride, int64_t ib, int64_t nb) {
+    const size_t span = 4 * w_stride, per = (span + (size_t)nb - 1) / (size_t)nb; /* bytes per block step */
+    const uint8_t *p = w0 + span + (size_t)ib * per;
+    for (size_t o = 0; o < per + 63; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
+}
+
 /* the f16 scales at p0 + k·stride, k = 0..3, as floats */
 static inline __m128 load_half4(const uint8_t *p0, size_t stride) {
     uint16_t h[4];
@@ -229,6 +239,7 @@ void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     __m128 sumf = _mm_setzero_ps();
     for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(_mm256_loadu_si256((const __m256i *)(bw + k * w_stride + 2)), qa);
@@ -246,6 +257,7 @@ void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
     const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m128 sumf = _mm_setzero_ps();
     for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         const int32_t suma = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa), ones16));
         __m256i d[4];
@@ -314,8 +326,7 @@ static inline float lanes_finish_avx2(float sumf, __m256 sums) {
  * vpermd + one vpshufb; the activation chunks once per super-block for all rows. Then a byte multiply-add gives
  * g's and h's lane-j folds side by side and a 16-bit multiply-add with the (sc_g, sc_h) pair gives lane j in
  * 32-bit slot j. Q4_K/Q5_K values are unsigned (straight into maddubs, ≤ 2·31·127 per pair); Q6_K's signed ones
- * go as |w| against a with w's sign (≤ 2·32·127). Q6_K has no four-row form: interleaving four of its 210-byte
- * rows ran 3× slower than one row at a time on a 27 MB (vocabulary) matrix, where decode spends its time. */
+ * go as |w| against a with w's sign (≤ 2·32·127). */
 #define Q5_K_BYTES 176
 static inline __m256i kq_perm_avx2(__m256i x) {
     const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
@@ -398,6 +409,7 @@ static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, c
     float d[4], dmin[4] = {0, 0, 0, 0};
     for (int64_t ib = 0; ib < n / QKK; ib++) {
         const uint8_t *ba = a + (size_t)ib * Q8_K_BYTES;
+        if (nrow == 4) prefetch_next4(w, w_stride, ib, n / QKK);
         const float da = load_f32(ba);
         __m256i ap[8];
         for (int c = 0; c < 8; c++) ap[c] = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * c)));
@@ -452,6 +464,9 @@ void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_
 void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     kq_dot_rows_avx2(DS2_Q5_K, 4, n, s, w, w_stride, a);
 }
+void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+    kq_dot_rows_avx2(DS2_Q6_K, 4, n, s, w, w_stride, a);
+}
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
  * Q5_0 = {f16 d; u8 qh[4]; u8 qs[16]} (22 B): element j = (nibble j | bit j of qh << 4) − 16, nibbles as Q4_0.
@@ -496,6 +511,7 @@ void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     __m128 sumf = _mm_setzero_ps();
     for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(q5_0_values(bw + k * w_stride), qa);
@@ -539,6 +555,7 @@ void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t 
     const __m256i table = iq4_table();
     __m128 sumf = _mm_setzero_ps();
     for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(iq4_nl_values(bw + k * w_stride, table), qa);
@@ -674,8 +691,10 @@ static inline float q41_51_dot_avx2(int64_t n, const uint8_t *bw, const uint8_t 
 
 static inline void q41_51_dot_x4_avx2(int64_t n, float *s, const uint8_t *bw, size_t w_stride, const uint8_t *ba,
                                       int bytes, int has_qh) {
+    const uint8_t *const bw0 = bw;
     __m128 sumf = _mm_setzero_ps();
     for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+        prefetch_next4(bw0, w_stride, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 4));
         __m256i d[4];
         for (int k = 0; k < 4; k++)

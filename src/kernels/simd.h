@@ -52,6 +52,7 @@ void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
 void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_q8_k_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
