@@ -19,6 +19,7 @@
  *   router logits (rows of W_router) | routing (tokens) | grouping by expert (thread 0) | quantized inputs
  *   (rows) | gate+up of every selected expert and the shared one (expert, rows) | SwiGLU + quantize (rows) |
  *   down projections (expert, rows) | slot-order weighted sum + shared (elements).
+ * The two product phases hand out chunks dynamically (for_chunks); the others are split statically.
  * The (expert, rows) phases cut one list of all experts' rows into equal shares of multiply-adds, so a thread's
  * share may span experts and an expert may be split between threads. Every output element is still one
  * vec_dot call on the same bytes as a product on one thread (an activation row is rounded to the partner type
@@ -26,6 +27,7 @@
  * layer is the same job with one "expert" and no routing.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -121,6 +123,7 @@ typedef struct {
     int32_t *pos;               /* [T·K] row of pair i in the grouped routed outputs */
     float *route, *g, *u, *out, *shared;
     char *qin_g, *qin_u, *qd;
+    atomic_int next_gate_up, next_down; /* the next chunk of these phases (for_chunks) */
 } ffn_job;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
@@ -194,17 +197,20 @@ static int64_t units_before(int64_t c, int64_t ucost) { return c <= 0 ? 0 : (c +
 
 typedef void (*piece_fn)(const ffn_job *j, const ffn_group *g, int64_t r0, int64_t r1);
 
-/* Calls body for every (group, rows [r0, r1)) piece of thread ith's share of `phase`. */
-static void for_share(const ffn_job *j, int phase, int32_t ith, int32_t nth, piece_fn body) {
+static int64_t phase_total(const ffn_job *j, int phase) {
     const int64_t D = j->s->model->hp.n_embd;
     int64_t total = 0, rows, unit, cost;
     for (int32_t i = 0; i < j->n_groups; i++) {
         phase_rows(D, &j->groups[i], phase, &rows, &unit, &cost);
         total += (rows + unit - 1) / unit * unit * cost;
     }
-    const int64_t c0 = total / nth * ith + total % nth * ith / nth;
-    const int64_t c1 = total / nth * (ith + 1) + total % nth * (ith + 1) / nth;
-    int64_t base = 0;
+    return total;
+}
+
+/* Calls body for every (group, rows [r0, r1)) piece of the units whose first cost point lies in [c0, c1). */
+static void for_range(const ffn_job *j, int phase, int64_t c0, int64_t c1, piece_fn body) {
+    const int64_t D = j->s->model->hp.n_embd;
+    int64_t base = 0, rows, unit, cost;
     for (int32_t i = 0; i < j->n_groups && base < c1; i++) {
         phase_rows(D, &j->groups[i], phase, &rows, &unit, &cost);
         const int64_t units = (rows + unit - 1) / unit, ucost = unit * cost;
@@ -215,6 +221,28 @@ static void for_share(const ffn_job *j, int phase, int32_t ith, int32_t nth, pie
         if (r1 > r0) body(j, &j->groups[i], r0, r1);
         base += units * ucost;
     }
+}
+
+/* Thread ith's static share of `phase` (the small phases). */
+static void for_share(const ffn_job *j, int phase, int32_t ith, int32_t nth, piece_fn body) {
+    const int64_t total = phase_total(j, phase);
+    for_range(j, phase, total / nth * ith + total % nth * ith / nth,
+              total / nth * (ith + 1) + total % nth * (ith + 1) / nth, body);
+}
+
+/* The big phases (the matrix products) in CHUNKS_PER_THREAD·nth chunks that threads take in turn from an atomic
+ * counter: a thread that is descheduled (a loaded machine, a browser tab in the background) or slower holds up
+ * the barrier by at most one chunk, since the others take over the rest. Which thread computes a row does not
+ * change its value. */
+#define CHUNKS_PER_THREAD 4
+static void for_chunks(const ffn_job *j, int phase, atomic_int *next, int32_t nth, piece_fn body) {
+    const int64_t total = phase_total(j, phase), n = (int64_t)nth * CHUNKS_PER_THREAD;
+    if (nth == 1) {
+        for_range(j, phase, 0, total, body);
+        return;
+    }
+    for (int64_t k; (k = atomic_fetch_add_explicit(next, 1, memory_order_relaxed)) < n;)
+        for_range(j, phase, total * k / n, total * (k + 1) / n, body);
 }
 
 /* ---- the phases ---------------------------------------------------------------------------------------- */
@@ -350,11 +378,11 @@ static void ffn_worker(void *ctx, int32_t ith, int32_t nth) {
     }
     for_share(j, PHASE_INPUT, ith, nth, input_piece);
     ds2_pool_barrier(s->pool);
-    for_share(j, PHASE_GATE_UP, ith, nth, gate_up_piece);
+    for_chunks(j, PHASE_GATE_UP, &j->next_gate_up, nth, gate_up_piece);
     ds2_pool_barrier(s->pool);
     for_share(j, PHASE_SWIGLU, ith, nth, swiglu_piece);
     ds2_pool_barrier(s->pool);
-    for_share(j, PHASE_DOWN, ith, nth, down_piece);
+    for_chunks(j, PHASE_DOWN, &j->next_down, nth, down_piece);
     if (!j->moe) return;
     ds2_pool_barrier(s->pool);
 
@@ -388,6 +416,8 @@ void ds2_ffn_forward(ds2_session *s, int l, int32_t T) {
     ffn_job j;
     memset(&j, 0, sizeof j);
     j.s = s, j.L = L, j.T = T;
+    atomic_init(&j.next_gate_up, 0);
+    atomic_init(&j.next_down, 0);
     j.groups = (ffn_group *)(ws + lay.groups);
     j.pos = (int32_t *)(ws + lay.pos);
     j.route = (float *)(ws + lay.route);
