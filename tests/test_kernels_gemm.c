@@ -1,5 +1,6 @@
 /* test_kernels_gemm.c — the multi-token (GEMM) forms of the SIMD kernel sets (kernels.h ds2_gemm_get) against
- * the scalar reference vec_dot, element by element, bit for bit: random shapes with tails (rows not a multiple
+ * the set's own vec_dot (and for the quantized types the scalar reference, which it equals), element by
+ * element, bit for bit: random shapes with tails (rows not a multiple
  * of the 4-row tile, odd token counts, token counts past one packed token block), odd row strides, odd byte
  * offsets, outputs with a row stride wider than the block (the gaps must stay untouched), and ds2_matmul over
  * 1..4 threads with the fast set vs the reference set.
@@ -38,6 +39,9 @@ static int64_t block_len(int32_t t) {
     if (t == DS2_F16 || t == DS2_F32) return 8;
     return t == DS2_Q2_K || t == DS2_Q3_K || t == DS2_Q4_K || t == DS2_Q5_K || t == DS2_Q6_K || t == DS2_IQ4_XS ? 256 : 32;
 }
+
+/* F16/F32: the SIMD vec_dot sums in double lanes (simd.h: within an ulp of the reference, not its bits) */
+static int float_type(int32_t t) { return t == DS2_F16 || t == DS2_F32; }
 
 /* Random valid blocks: random bytes (Q8_0 values include −128), f16 scales replaced by finite moderate values. */
 static void random_rows(int32_t t, uint8_t *b, size_t bytes) {
@@ -100,7 +104,7 @@ TEST(gemm_vs_reference) {
             continue;
         }
         n_types++;
-        const ds2_type_traits *r = ds2_type_traits_ref_get(wt);
+        const ds2_type_traits *r = ds2_type_traits_ref_get(wt), *f = ds2_type_traits_get(wt);
         long n_el = 0;
         for (int rep = 0; rep < 60; rep++) {
             const int64_t bl = block_len(wt);
@@ -124,18 +128,22 @@ TEST(gemm_vs_reference) {
                         if (got != -12345.0f) FAIL_("%s: gap y[%lld][%lld] written", ds2_dtype_name(wt), (long long)t, (long long)rr);
                         continue;
                     }
-                    float want = 0;
-                    r->vec_dot(n, &want, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
+                    /* the active set's own vec_dot always; for the quantized types that is the reference's bits */
+                    float want = 0, want_ref = 0;
+                    f->vec_dot(n, &want, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
+                    r->vec_dot(n, &want_ref, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
                     n_el++;
-                    if (memcmp(&got, &want, 4) != 0)
-                        FAIL_("%s n=%lld nr=%lld nt=%lld: y[%lld][%lld] = %.9g, reference %.9g", ds2_dtype_name(wt),
-                              (long long)n, (long long)nr, (long long)nt, (long long)t, (long long)rr, got, want);
+                    if (memcmp(&got, &want, 4) != 0 || (!float_type(wt) && memcmp(&got, &want_ref, 4) != 0))
+                        FAIL_("%s n=%lld nr=%lld nt=%lld: y[%lld][%lld] = %.9g, vec_dot %.9g, reference %.9g",
+                              ds2_dtype_name(wt), (long long)n, (long long)nr, (long long)nt, (long long)t, (long long)rr,
+                              got, want, want_ref);
                 }
             free(W);
             free(A);
             free(y);
         }
-        printf("  %-6s gemm: %ld elements bit-identical to the reference vec_dot\n", ds2_dtype_name(wt), n_el);
+        printf("  %-6s gemm: %ld elements bit-identical to %s\n", ds2_dtype_name(wt), n_el,
+               float_type(wt) ? "the set's vec_dot" : "the set's and the reference vec_dot");
     }
     printf("  %d types with a GEMM form in the %s set\n", n_types, ds2_kernels_name());
 }
@@ -152,23 +160,32 @@ TEST(matmul_many_tokens_vs_reference) {
         const int64_t cols = bl * (bl == 256 ? 3 : 9), rows = 37, n_tok = 29;
         uint8_t *W = malloc(ds2_row_bytes(wt, cols) * rows);
         float *x = malloc(sizeof(float) * cols * n_tok), *yr = malloc(sizeof(float) * rows * n_tok),
-              *yf = malloc(sizeof(float) * rows * n_tok);
+              *yf = malloc(sizeof(float) * rows * n_tok), *ye = malloc(sizeof(float) * rows * n_tok);
         void *qb = malloc(ds2_matmul_qbuf_bytes(wt, cols, n_tok) + 1);
         random_rows(wt, W, ds2_row_bytes(wt, cols) * rows);
         for (int64_t k = 0; k < cols * n_tok; k++) x[k] = rng_normalish();
         ASSERT_TRUE(ds2_set_kernels("ref", NULL) == DS2_OK);
         ds2_matmul(NULL, yr, rows, W, wt, x, cols, rows, n_tok, qb);
         ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+        /* the fast set's vec_dot per element (for the quantized types also the reference set's matmul) */
+        const ds2_type_traits *f = ds2_type_traits_get(wt);
+        const size_t wrb = ds2_row_bytes(wt, cols), arb = ds2_row_bytes(f->vec_dot_type, cols);
+        ds2_quantize_act(wt, x, cols, n_tok, qb);
+        for (int64_t t = 0; t < n_tok; t++)
+            for (int64_t r = 0; r < rows; r++) f->vec_dot(cols, &ye[t * rows + r], W + r * wrb, (const char *)qb + t * arb);
         for (int nth = 1; nth <= 4; nth++) {
             memset(yf, 0, sizeof(float) * rows * n_tok);
             ds2_matmul(nth > 1 ? pools[nth] : NULL, yf, rows, W, wt, x, cols, rows, n_tok, qb);
-            if (memcmp(yf, yr, sizeof(float) * rows * n_tok) != 0)
+            if (memcmp(yf, ye, sizeof(float) * rows * n_tok) != 0)
+                FAIL_("%s matmul, %d threads: differs from the set's vec_dot", ds2_dtype_name(wt), nth);
+            if (!float_type(wt) && memcmp(yf, yr, sizeof(float) * rows * n_tok) != 0)
                 FAIL_("%s matmul, %d threads: differs from the reference set", ds2_dtype_name(wt), nth);
         }
         free(W);
         free(x);
         free(yr);
         free(yf);
+        free(ye);
         free(qb);
     }
     for (int t = 2; t <= 4; t++) ds2_pool_free(pools[t]);
