@@ -92,32 +92,43 @@ static void q_abs_legacy_task(void *vctx, int32_t ith, int32_t nth) {
 }
 
 /* Absorbed attention: all heads of a token read the same latent rows, so it is multi-query attention over
- * keys [latent c' (dc) | k_pe (dr)] with values c' (kernels/attn.h), scaled by kq_scale. Work items are
- * (token, head group), dealt round-robin so the causal growth of n_kv over a prefill batch is shared evenly;
- * decode (and batches smaller than 2·threads) splits the heads into one group per thread. The kernel gives
- * each head the same bits in any group, so results do not depend on the thread count. */
+ * keys [latent c' (dc) | k_pe (dr)] with values c' (kernels/attn.h), scaled by kq_scale. Decode (one token)
+ * runs ds2_mqa_mt: the threads share one call, splitting positions, heads and columns between barriers, so each
+ * cache row is converted once. Prefill: work items are (token, head group), dealt round-robin so the causal
+ * growth of n_kv over the batch is shared evenly; batches smaller than 2·threads split the heads into one
+ * group per thread. Every variant gives each head the same bits, so results do not depend on the thread count. */
+static ds2_mqa_args mqa_args(const mla_ctx *c, int32_t t) {
+    const ds2_session *s = c->s;
+    const ds2_hparams *hp = &s->model->hp;
+    const int64_t H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dc = hp->kv_lora_rank;
+    const ds2_mqa_args a = {
+        .n_head = H, .d1 = dc, .d2 = dr,
+        .n_kv = s->n_past + t + 1, /* causal: positions 0 .. n_past+t */
+        .f16 = s->kv_elem == 2,
+        .k1 = cache_latent((ds2_session *)s, c->l, 0), .k2 = cache_pe((ds2_session *)s, c->l, 0),
+        .q1 = s->q_abs + (size_t)t * H * dc, .ld_q1 = dc,
+        .q2 = s->q + (size_t)t * H * (dn + dr) + dn, .ld_q2 = dn + dr,
+        .scale = hp->kq_scale,
+        .o = s->o_lat + (size_t)t * H * dc, .ld_o = dc,
+    };
+    return a;
+}
+static void pool_barrier(void *pool) { ds2_pool_barrier(pool); }
 static void attend_absorbed_task(void *vctx, int32_t ith, int32_t nth) {
     mla_ctx *c = vctx;
     ds2_session *s = c->s;
-    const ds2_hparams *hp = &s->model->hp;
-    const int64_t H = hp->n_head, dn = hp->qk_nope, dr = hp->qk_rope, dc = hp->kv_lora_rank;
-    const int64_t dq = dn + dr;
-    const int64_t G = c->T >= 2 * nth ? 1 : (nth < H ? nth : H);
+    const int64_t H = s->model->hp.n_head;
     float *scratch = s->attn_scratch + (size_t)ith * s->attn_scratch_floats;
+    if (c->T == 1) {
+        const ds2_mqa_args a = mqa_args(c, 0);
+        ds2_mqa_mt(&a, ith, nth, s->attn_shared, scratch, pool_barrier, s->pool);
+        return;
+    }
+    const int64_t G = c->T >= 2 * nth ? 1 : (nth < H ? nth : H);
     for (int64_t i = ith; i < (int64_t)c->T * G; i += nth) {
-        const int32_t t = (int32_t)(i / G);
         int64_t h0, h1;
         ds2_pool_split(H, (int32_t)(i % G), (int32_t)G, &h0, &h1);
-        const ds2_mqa_args a = {
-            .n_head = H, .d1 = dc, .d2 = dr,
-            .n_kv = s->n_past + t + 1, /* causal: positions 0 .. n_past+t */
-            .f16 = s->kv_elem == 2,
-            .k1 = cache_latent(s, c->l, 0), .k2 = cache_pe(s, c->l, 0),
-            .q1 = s->q_abs + (size_t)t * H * dc, .ld_q1 = dc,
-            .q2 = s->q + (size_t)t * H * dq + dn, .ld_q2 = dq,
-            .scale = hp->kq_scale,
-            .o = s->o_lat + (size_t)t * H * dc, .ld_o = dc,
-        };
+        const ds2_mqa_args a = mqa_args(c, (int32_t)(i / G));
         ds2_mqa(&a, h0, h1, scratch);
     }
 }

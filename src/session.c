@@ -24,7 +24,7 @@ ds2_session_params ds2_session_default_params(void) {
 #define SESSION_BUFFERS(X)                                                                                  \
     X(kv_latent) X(kv_pe) X(x) X(a) X(cq) X(q) X(kva) X(q_abs) X(o_lat) X(o) X(cs) X(tmp) X(scores) \
     X(w_uk) X(kv_naive) X(lat) X(router) X(select) X(sel_ids) X(sel_w) X(exp_rows) X(exp_count) X(ffn_ws)     \
-    X(qbuf) X(qbuf2) X(attn_scratch) X(qhead)
+    X(qbuf) X(qbuf2) X(attn_scratch) X(attn_shared) X(qhead)
 
 void ds2_session_free(ds2_session *s) {
     if (!s) return;
@@ -137,6 +137,7 @@ ds2_status ds2_session_create(const ds2_model *m, const ds2_session_params *para
         {&s->qbuf, qbuf_size(m, (int64_t)T, naive ? (int64_t)C : 0)},
         {&s->qbuf2, qbuf_size(m, (int64_t)T, 0)},
         {(void **)&s->attn_scratch, mul_size(NT * s->attn_scratch_floats, f)},
+        {(void **)&s->attn_shared, mul_size(ds2_mqa_shared_floats((int64_t)H, (int32_t)C), f)},
         {&s->qhead, mul_size(H * T, MAX2(MAX2(s->qhead_row_bytes[0], s->qhead_row_bytes[1]), 1))},
     };
     for (size_t i = 0; i < sizeof plan / sizeof *plan; i++) {

@@ -37,6 +37,7 @@ struct ds2_session {
     float *scores;   /* [n_threads][n_ctx] attention probabilities (naive mode) */
     float *attn_scratch;        /* [n_threads][attn_scratch_floats] kernels/attn.h ds2_mqa scratch */
     size_t attn_scratch_floats; /* per thread, rounded to 16 floats (64 bytes) */
+    float *attn_shared;         /* ds2_mqa_shared_floats: one decode attention shared by the threads */
     void *qhead;     /* [H][T] per-head input rows of the W_UK / W_UV products in their partner type (absorbed) */
     size_t qhead_row_bytes[2];  /* largest such row over the layers: [0] W_UK's (dn wide), [1] W_UV's (dc) */
     float *w_uk;     /* [n_threads][dn][dc] dequantized W_UK of one head (legacy kv_b, absorbed) */

@@ -12,6 +12,7 @@
 #include "kernels/attn.h"
 #include "kernels/kernels.h"
 #include "test.h"
+#include "threadpool.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 static uint64_t rng_u64(void) {
@@ -181,8 +182,51 @@ TEST(heads_split_is_bitwise) {
         }
 }
 
+/* ds2_mqa_mt: threads of a pool share one call (positions / heads / columns split between barriers); the bits
+ * are the reference's for any thread count, f16 and f32 rows (f32 rows take the split over heads). */
+typedef struct {
+    const ds2_mqa_args *a;
+    ds2_pool *pool;
+    float *shared, *scratch;
+    size_t scratch_floats;
+} mt_job;
+static void barrier_cb(void *pool) { ds2_pool_barrier(pool); }
+static void mt_task(void *ctx, int32_t ith, int32_t nth) {
+    const mt_job *j = ctx;
+    ds2_mqa_mt(j->a, ith, nth, j->shared, j->scratch + (size_t)ith * j->scratch_floats, barrier_cb, j->pool);
+}
+
+TEST(threads_share_one_call_bitwise) {
+    ds2_pool *pools[5] = {0};
+    ds2_error err;
+    for (int nt = 1; nt <= 4; nt++) ASSERT_STATUS(ds2_pool_create(nt, &pools[nt], &err), DS2_OK, err);
+    for (int rep = 0; rep < 24; rep++) {
+        problem p;
+        const int64_t H = 1 + rep % 9;
+        make_problem(&p, H, rep % 3 ? 64 + rep : 5, rep % 4 ? 64 : 3, 1 + rep * 23, rep % 4 != 3, 2.0f);
+        const size_t n = (size_t)(H * p.ld_o), sf = ds2_mqa_scratch_floats(H, p.d1, p.d2, p.n_kv);
+        float *ref = calloc(n, sizeof(float)), *got = calloc(n, sizeof(float));
+        float *shared = malloc(ds2_mqa_shared_floats(H, p.n_kv) * sizeof(float));
+        float *scratch = malloc(4 * sf * sizeof(float));
+        run(&p, "ref", 0, H, ref);
+        const ds2_mqa_args a = args_of(&p, got);
+        for (int nt = 1; nt <= 4; nt++) {
+            memset(got, 0, n * sizeof(float));
+            mt_job job = {&a, pools[nt], shared, scratch, sf};
+            ds2_pool_run(pools[nt], mt_task, &job);
+            if (memcmp(ref, got, n * sizeof(float)) != 0)
+                FAIL_("H=%lld d1=%lld d2=%lld n_kv=%d f16=%d, %d threads: not the reference's bits", (long long)H,
+                      (long long)p.d1, (long long)p.d2, p.n_kv, p.f16, nt);
+        }
+        free(ref), free(got), free(shared), free(scratch);
+        free_problem(&p);
+    }
+    for (int nt = 1; nt <= 4; nt++) ds2_pool_free(pools[nt]);
+}
+
 int main(void) {
     RUN(fast_and_reference_vs_double);
     RUN(heads_split_is_bitwise);
+    RUN(threads_share_one_call_bitwise);
     return test_summary();
 }

@@ -164,3 +164,74 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
         for (int64_t c = 0; c < d1; c++) o[c] = (float)acc[hh * d1p + c];
     }
 }
+
+/* ---- several threads on one call ------------------------------------------------------------------------- */
+
+size_t ds2_mqa_shared_floats(int64_t n_head, int32_t n_kv_max) {
+    return (size_t)(3 * n_head * round8(n_kv_max)); /* scores (float) and probabilities (double) */
+}
+
+void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, float *scratch,
+                void (*barrier)(void *barrier_ctx), void *barrier_ctx) {
+    const ds2_mqa_ops *ops = ds2_mqa_ops_get();
+    const int64_t H = a->n_head;
+    if (nth <= 1 || !ops || !a->f16 || !ops->scores_d || !ops->load_cols_d) { /* the same in every thread */
+        int64_t h0, h1;
+        ds2_pool_split(H, ith, nth, &h0, &h1);
+        ds2_mqa(a, h0, h1, scratch);
+        return;
+    }
+    const int64_t d1 = a->d1, d2 = a->d2, D = d1 + d2;
+    const int32_t n_kv = a->n_kv;
+    const int64_t ldt = round8(D), d1p = round8(d1), lds = round8(n_kv), Hp = round8(H);
+    enum { TJ = DS2_MQA_TILE };
+    float *s = shared;                               /* [H][lds] scores, then probabilities (shared) */
+    double *p_d = (double *)(shared + H * lds);      /* [H][lds] probabilities as doubles (shared) */
+    double *acc = (double *)scratch;                 /* [H][d1p] value sums, this thread's columns */
+    double *tile = acc + H * d1p;                    /* [TJ][ldt] */
+    double *qT = tile + TJ * ldt;                    /* [D][Hp] */
+    float *qrow = (float *)tile;
+
+    /* 1. scores of all heads for this thread's tiles of positions */
+    memset(qT, 0, (size_t)(D * Hp) * sizeof(double));
+    for (int64_t h = 0; h < H; h++) {
+        memcpy(qrow, a->q1 + h * a->ld_q1, (size_t)d1 * sizeof(float));
+        memcpy(qrow + d1, a->q2 + h * a->ld_q2, (size_t)d2 * sizeof(float));
+        round_f16(ops, qrow, D); /* an f16 cache gets an f16 query, as in the reference */
+        for (int64_t i = 0; i < D; i++) qT[i * Hp + h] = (double)qrow[i];
+    }
+    int64_t t0, t1;
+    ds2_pool_split((n_kv + TJ - 1) / TJ, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) {
+        const int32_t j0 = (int32_t)(t * TJ), nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
+        ops->load_tile_d(a, j0, nj, tile, ldt, 1);
+        ops->scores_d(tile, nj, ldt, D, qT, Hp, H, s + j0, lds);
+    }
+    barrier(barrier_ctx);
+    /* 2. softmax of this thread's heads */
+    int64_t h0, h1;
+    ds2_pool_split(H, ith, nth, &h0, &h1);
+    for (int64_t h = h0; h < h1; h++) {
+        float *sh = s + h * lds;
+        for (int32_t j = 0; j < n_kv; j++) sh[j] *= a->scale;
+        ds2_softmax_row(sh, n_kv, padded_row(n_kv));
+        round_f16(ops, sh, n_kv);
+        for (int32_t j = 0; j < n_kv; j++) p_d[h * lds + j] = (double)sh[j];
+    }
+    barrier(barrier_ctx);
+    /* 3. values: this thread's columns (in units of 8) of every head over all positions */
+    int64_t b0, b1;
+    ds2_pool_split(d1p / 8, ith, nth, &b0, &b1);
+    const int64_t c0 = b0 * 8, c1 = b1 * 8;
+    if (c1 <= c0) return;
+    for (int64_t h = 0; h < H; h++) memset(acc + h * d1p + c0, 0, (size_t)(c1 - c0) * sizeof(double));
+    for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
+        const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
+        ops->load_cols_d(a, j0, nj, c0, c1, tile, ldt);
+        ops->accum_d(tile + c0, nj, ldt, p_d + j0, lds, H, acc + c0, d1p, c1 - c0);
+    }
+    for (int64_t h = 0; h < H; h++) {
+        float *o = a->o + h * a->ld_o;
+        for (int64_t c = c0; c < c1 && c < d1; c++) o[c] = (float)acc[h * d1p + c];
+    }
+}

@@ -46,6 +46,16 @@ void ds2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
 /* The scalar reference. */
 void ds2_mqa_ref(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
 
+/* All heads of one call by nth cooperating threads (this is thread ith; every thread calls it with the same a):
+ * with a SIMD set and f16 rows, positions are split for the scores, heads for the softmax and columns for the
+ * values, so each cache row is converted once in all (a split over heads converts every row in every thread);
+ * otherwise heads are split. barrier(barrier_ctx) separates the phases: every thread calls it equally often.
+ * shared: ds2_mqa_shared_floats floats, the same buffer for all threads; scratch: per thread, as ds2_mqa.
+ * Same bits as ds2_mqa. */
+size_t ds2_mqa_shared_floats(int64_t n_head, int32_t n_kv_max);
+void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, float *scratch,
+                void (*barrier)(void *barrier_ctx), void *barrier_ctx);
+
 /* ---- the tiled fast form: the instruction-set files give three tile primitives, attn.c drives them -------
  * Tile: nj ≤ DS2_MQA_TILE rows of ldt floats each (ldt a multiple of 8), row = [seg1 | seg2 | padding]. */
 enum { DS2_MQA_TILE = 32 };
@@ -69,14 +79,22 @@ typedef struct ds2_mqa_ops {
                      int64_t nh, float *s, int64_t lds);
     void (*accum_d)(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh,
                     double *acc, int64_t ldo, int64_t nc); /* p: the probabilities widened to double */
+    /* tile[jj][c0..c1) = columns [c0, c1) of seg1 of row j0+jj widened to double, zero past d1 (c0 a multiple of 8,
+     * c1 ≤ round8(d1)) */
+    void (*load_cols_d)(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c0, int64_t c1, double *tile,
+                        int64_t ldt);
 } ds2_mqa_ops;
+/* The active kernel set's tiled primitives; NULL for the reference set (dtype_traits.c). */
+const ds2_mqa_ops *ds2_mqa_ops_get(void);
 void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch, const ds2_mqa_ops *ops);
 
 #if defined(DS2_HAVE_AVX2)
 void ds2_avx2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
+extern const ds2_mqa_ops ds2_avx2_mqa_ops;
 #endif
 #if defined(__wasm_simd128__)
 void ds2_simd128_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch);
+extern const ds2_mqa_ops ds2_simd128_mqa_ops;
 #endif
 
 #endif

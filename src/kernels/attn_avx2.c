@@ -98,7 +98,8 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
         int64_t c = 0;
         for (; c + 32 <= nc; c += 32) { /* 32 columns: 8 independent double chains */
             __m256d a0 = _mm256_loadu_pd(o + c), a1 = _mm256_loadu_pd(o + c + 4), a2 = _mm256_loadu_pd(o + c + 8),
-                    a3 = _mm256_loadu_pd(o + c + 12), a4 = _mm256_loadu_pd(o + c + 16), a5 = _mm256_loadu_pd(o + c + 20),
+                    a3 = _mm256_loadu_pd(o + c + 12), a4 = _mm256_loadu_pd(o + c + 16),
+                    a5 = _mm256_loadu_pd(o + c + 20),
                     a6 = _mm256_loadu_pd(o + c + 24), a7 = _mm256_loadu_pd(o + c + 28);
             for (int32_t j = 0; j < nj; j++) {
                 const float *r = tile + j * ldt + c;
@@ -251,8 +252,19 @@ static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p
     }
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum, round_f16, load_tile_d, scores_d, accum_d};
+static void load_cols_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c0, int64_t c1, double *tile,
+                        int64_t ldt) {
+    const int64_t d1 = a->d1, cv = c1 < d1 ? c1 : d1;
+    for (int32_t jj = 0; jj < nj; jj++) {
+        double *t = tile + jj * ldt;
+        if (cv > c0) load_seg_f16_d((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
+        for (int64_t c = cv > c0 ? cv : c0; c < c1; c++) t[c] = 0.0;
+    }
+}
+
+const ds2_mqa_ops ds2_avx2_mqa_ops = {load_tile, scores, accum, round_f16,
+                                     load_tile_d, scores_d, accum_d, load_cols_d};
 
 void ds2_avx2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
-    ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);
+    ds2_mqa_tiled(a, h0, h1, scratch, &ds2_avx2_mqa_ops);
 }

@@ -21,8 +21,9 @@ static inline v128_t half4_to_f32(v128_t h) {
     const v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
     const v128_t f = wasm_f32x4_mul(em, wasm_f32x4_splat(5.192296858534828e+33f));
     const v128_t special_exp = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    const v128_t nan_quiet = wasm_v128_and(wasm_i32x4_ne(wasm_v128_and(em, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0)),
-                                           wasm_i32x4_splat(0x400000));
+    const v128_t nan_quiet =
+        wasm_v128_and(wasm_i32x4_ne(wasm_v128_and(em, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0)),
+                      wasm_i32x4_splat(0x400000));
     const v128_t special = wasm_v128_or(wasm_v128_or(wasm_i32x4_splat(0x7f800000), em), nan_quiet);
     const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
     return wasm_v128_or(wasm_v128_bitselect(special, f, special_exp), sign);
@@ -142,7 +143,8 @@ static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const v128_t h = wasm_v128_load(src + i);
-        const v128_t lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h)), hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+        const v128_t lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h));
+        const v128_t hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
         wasm_v128_store(dst + i, wasm_f64x2_promote_low_f32x4(lo));
         wasm_v128_store(dst + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
         wasm_v128_store(dst + i + 4, wasm_f64x2_promote_low_f32x4(hi));
@@ -229,8 +231,18 @@ static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p
     }
 }
 
-static const ds2_mqa_ops k_ops = {load_tile, scores, accum, NULL, load_tile_d, scores_d, accum_d};
+static void load_cols_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c0, int64_t c1, double *tile,
+                        int64_t ldt) {
+    const int64_t d1 = a->d1, cv = c1 < d1 ? c1 : d1;
+    for (int32_t jj = 0; jj < nj; jj++) {
+        double *t = tile + jj * ldt;
+        if (cv > c0) load_seg_f16_d((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
+        for (int64_t c = cv > c0 ? cv : c0; c < c1; c++) t[c] = 0.0;
+    }
+}
+
+const ds2_mqa_ops ds2_simd128_mqa_ops = {load_tile, scores, accum, NULL, load_tile_d, scores_d, accum_d, load_cols_d};
 
 void ds2_simd128_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
-    ds2_mqa_tiled(a, h0, h1, scratch, &k_ops);
+    ds2_mqa_tiled(a, h0, h1, scratch, &ds2_simd128_mqa_ops);
 }

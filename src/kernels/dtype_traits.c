@@ -54,9 +54,10 @@ typedef struct {
     ds2_vec_dot_x4_fn vec_dot_x4[DS2_DTYPE_COUNT]; /* kernels.h ds2_vec_dot_x4_get */
     void (*mqa)(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch); /* attn.h ds2_mqa */
     ds2_gemm_fn gemm[DS2_DTYPE_COUNT]; /* kernels.h ds2_gemm_get (none in the reference set) */
+    const ds2_mqa_ops *mqa_ops;        /* attn.h ds2_mqa_ops_get (none in the reference set) */
 } vec_ops;
 static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0},
-                                  ds2_mqa_ref, {0}};
+                                  ds2_mqa_ref, {0}, NULL};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -110,6 +111,7 @@ static void build_best(void) {
         k_best_ops.dot_f16_f32_acc = ds2_avx2_dot_f16_f32_acc;
         k_best_ops.dot_f16_f16_acc = ds2_avx2_dot_f16_f16_acc;
         k_best_ops.mqa = ds2_avx2_mqa;
+        k_best_ops.mqa_ops = &ds2_avx2_mqa_ops;
         k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_avx2_vec_dot_q8_0_q8_0_x4;
         k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4;
         k_best_ops.vec_dot_x4[DS2_Q4_K] = ds2_avx2_vec_dot_q4_k_q8_k_x4;
@@ -151,6 +153,7 @@ static void build_best(void) {
     k_best_ops.dot_f16_f32_acc = ds2_simd128_dot_f16_f32_acc;
     k_best_ops.dot_f16_f16_acc = ds2_simd128_dot_f16_f16_acc;
     k_best_ops.mqa = ds2_simd128_mqa;
+    k_best_ops.mqa_ops = &ds2_simd128_mqa_ops;
     k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
     k_best_ops.gemm[DS2_Q4_0] = ds2_simd128_gemm_q4_0;
@@ -233,6 +236,7 @@ double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, doub
     return active_ops()->dot_f16_f16_acc(n, a, b, acc);
 }
 void ds2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) { active_ops()->mqa(a, h0, h1, scratch); }
+const ds2_mqa_ops *ds2_mqa_ops_get(void) { return active_ops()->mqa_ops; }
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
 
