@@ -979,6 +979,54 @@ static void t32_tile_q5_0_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0,
     t32_tile_avx2(nb, w4, a0, a1, out, 16);
 }
 
+/* The same t32 tile with AVX-512 VNNI's byte dot (vpdpbusd on 256-bit registers: four u8·s8 products added into
+ * each 32-bit lane — the four bytes of a lane are one block's, so lanes stay block sums); only this function is
+ * compiled for those extensions and it runs only where cpuid reports them (dtype_traits.c). Same bits. */
+#define VNNI_TARGET __attribute__((target("avx512f,avx512vl,avx512bw,avx512vnni")))
+static inline VNNI_TARGET void t32_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1,
+                                             float out[2][4], int off) {
+    const int64_t ng = (nb + 7) / 8;
+    __m256 sumf = _mm256_setzero_ps();
+    for (int64_t g = 0; g < ng; g++) {
+        const uint8_t *wg = w4 + (size_t)g * GP_T32_W_BPG;
+        const uint8_t *x0 = a0 + (size_t)g * GP_T32_A_BPG, *x1 = a1 + (size_t)g * GP_T32_A_BPG;
+        const float *wd = (const float *)(wg + 1024);
+        __m256i acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
+        for (int st = 0; st < 8; st++) {
+            const __m256i av0 = _mm256_load_si256((const __m256i *)(x0 + 32 * st));
+            const __m256i av1 = _mm256_load_si256((const __m256i *)(x1 + 32 * st));
+            for (int k = 0; k < 4; k++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(wg + 256 * k + 32 * st));
+                acc[k] = _mm256_dpbusd_epi32(acc[k], wv, av0);
+                acc[4 + k] = _mm256_dpbusd_epi32(acc[4 + k], wv, av1);
+            }
+        }
+        __m256 p[8];
+        for (int t = 0; t < 2; t++) {
+            const uint8_t *xg = t ? x1 : x0;
+            const __m256i corr = _mm256_mullo_epi32(_mm256_load_si256((const __m256i *)(xg + 288)), _mm256_set1_epi32(off));
+            const __m256 da = _mm256_load_ps((const float *)(xg + 256));
+            for (int k = 0; k < 4; k++) {
+                const __m256 sumi = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[4 * t + k], corr)); /* exact: < 2^24 */
+                p[4 * t + k] = _mm256_mul_ps(sumi, _mm256_mul_ps(_mm256_loadu_ps(wd + 8 * k), da));
+            }
+        }
+        __m256 q[8];
+        transpose8_ps(p, q);
+        const int nbl = g + 1 < ng ? 8 : (int)(nb - 8 * g);
+        for (int j = 0; j < nbl; j++) sumf = _mm256_add_ps(sumf, q[j]);
+    }
+    _mm_storeu_ps(out[0], _mm256_castps256_ps128(sumf));
+    _mm_storeu_ps(out[1], _mm256_extractf128_ps(sumf, 1));
+}
+static VNNI_TARGET void t32_tile_q4_0_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    t32_tile_vnni(nb, w4, a0, a1, out, 8);
+}
+static VNNI_TARGET void t32_tile_q5_0_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    t32_tile_vnni(nb, w4, a0, a1, out, 16);
+}
+
 #define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
     void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
                               const void *a, size_t a_stride, int64_t nt) {                                     \
@@ -987,6 +1035,8 @@ static void t32_tile_q5_0_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0,
     }
 GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0)
 GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
+GEMM_AVX2(q4_0_vnni, GP_T32, DS2_Q4_0, t32_tile_q4_0_vnni, ds2_avx2_vec_dot_q4_0_q8_0)
+GEMM_AVX2(q5_0_vnni, GP_T32, DS2_Q5_0, t32_tile_q5_0_vnni, ds2_avx2_vec_dot_q5_0_q8_0)
 GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
 GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
 GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k)

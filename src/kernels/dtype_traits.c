@@ -72,6 +72,10 @@ static int cpu_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
+static int cpu_has_avx512_vnni(void) {
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+}
 #endif
 
 static void build_best(void) {
@@ -125,6 +129,10 @@ static void build_best(void) {
         k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k;
         k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k;
         k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k;
+        if (cpu_has_avx512_vnni()) { /* Zen 4, Ice Lake and later: byte dot products for the Q4_0/Q5_0 tiles */
+            k_best_ops.gemm[DS2_Q4_0] = ds2_avx2_gemm_q4_0_vnni;
+            k_best_ops.gemm[DS2_Q5_0] = ds2_avx2_gemm_q5_0_vnni;
+        }
         k_best_name = "avx2";
     }
 #elif defined(__wasm_simd128__)
