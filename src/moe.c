@@ -94,7 +94,6 @@ void ds2_moe_route(const ds2_hparams *hp, const float *logits, const float *bias
         for (int k = 0; k < K; k++) weights[k] *= hp->weights_scale;
 }
 
-
 /* One SwiGLU "expert" of a job: a routed expert, the shared experts (one SwiGLU of width Fe·S) or the dense
  * MLP. Its n input rows are tokens, listed by pairs[] (token·K + slot) for a routed expert, else 0..n−1. */
 typedef struct {
