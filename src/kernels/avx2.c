@@ -1027,6 +1027,45 @@ static VNNI_TARGET void t32_tile_q5_0_vnni(int64_t nb, const uint8_t *w4, const 
     t32_tile_vnni(nb, w4, a0, a1, out, 16);
 }
 
+static VNNI_TARGET void t32_tile_s8_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    t32_tile_vnni(nb, w4, a0, a1, out, 128); /* Q8_0, IQ4_NL */
+}
+
+/* kq with VNNI's 16-bit dot-accumulate (vpdpwssd: the multiply-add and the add in one) */
+static VNNI_TARGET void kq_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    const gp_kq_w *w = (const gp_kq_w *)w4;
+    const gp_kq_a *x0 = (const gp_kq_a *)a0, *x1 = (const gp_kq_a *)a1;
+    __m256 sums[8];
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const gp_kq_w *wb = w + 4 * ib;
+        const gp_kq_a *xb0 = x0 + ib, *xb1 = x1 + ib;
+        __m256i acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
+        for (int c = 0; c < 16; c++) {
+            const __m256i av0 = _mm256_load_si256((const __m256i *)(xb0->a + 16 * c));
+            const __m256i av1 = _mm256_load_si256((const __m256i *)(xb1->a + 16 * c));
+            for (int k = 0; k < 4; k++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(wb[k].sw + 16 * c));
+                acc[2 * k] = _mm256_dpwssd_epi32(acc[2 * k], wv, av0);
+                acc[2 * k + 1] = _mm256_dpwssd_epi32(acc[2 * k + 1], wv, av1);
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
+            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
+        }
+    }
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 4; k++) { /* no mins (Q6_K, Q3_K): the reference's lanes_finish from 0 */
+            float l[8];
+            _mm256_storeu_ps(l, sums[2 * k + t]);
+            float s = 0.0f;
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+}
+
 #define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
     void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
                               const void *a, size_t a_stride, int64_t nt) {                                     \
@@ -1037,6 +1076,10 @@ GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0
 GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
 GEMM_AVX2(q4_0_vnni, GP_T32, DS2_Q4_0, t32_tile_q4_0_vnni, ds2_avx2_vec_dot_q4_0_q8_0)
 GEMM_AVX2(q5_0_vnni, GP_T32, DS2_Q5_0, t32_tile_q5_0_vnni, ds2_avx2_vec_dot_q5_0_q8_0)
+GEMM_AVX2(q8_0_vnni, GP_T32, DS2_Q8_0, t32_tile_s8_vnni, ds2_avx2_vec_dot_q8_0_q8_0)
+GEMM_AVX2(iq4_nl_vnni, GP_T32, DS2_IQ4_NL, t32_tile_s8_vnni, ds2_avx2_vec_dot_iq4_nl_q8_0)
+GEMM_AVX2(q6_k_vnni, GP_KQ, DS2_Q6_K, kq_tile_vnni, ds2_avx2_vec_dot_q6_k_q8_k)
+GEMM_AVX2(q3_k_vnni, GP_KQ, DS2_Q3_K, kq_tile_vnni, ds2_avx2_vec_dot_q3_k_q8_k)
 GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
 GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
 GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k)

@@ -129,9 +129,13 @@ static void build_best(void) {
         k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k;
         k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k;
         k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k;
-        if (cpu_has_avx512_vnni()) { /* Zen 4, Ice Lake and later: byte dot products for the Q4_0/Q5_0 tiles */
+        if (cpu_has_avx512_vnni()) { /* Zen 4, Ice Lake and later: VNNI dot products in the tiles */
             k_best_ops.gemm[DS2_Q4_0] = ds2_avx2_gemm_q4_0_vnni;
             k_best_ops.gemm[DS2_Q5_0] = ds2_avx2_gemm_q5_0_vnni;
+            k_best_ops.gemm[DS2_Q8_0] = ds2_avx2_gemm_q8_0_vnni;
+            k_best_ops.gemm[DS2_IQ4_NL] = ds2_avx2_gemm_iq4_nl_vnni;
+            k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k_vnni;
+            k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k_vnni;
         }
         k_best_name = "avx2";
     }

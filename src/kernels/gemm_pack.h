@@ -130,9 +130,40 @@ static inline void gp_q32_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
  * for s < 4, high nibbles of bytes 4(s−4).. for s ≥ 4), so a step is a word copy; Q5_0 ors in its 5th bits. */
 static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
     const int q5 = wtype == DS2_Q5_0;
-    const size_t bb = q5 ? 22 : 18;
+    const size_t bb = gp_q32_block_bytes(wtype);
     const int64_t ng = (nb + 7) / 8;
     memset(dst, 0, (size_t)ng * GP_T32_W_BPG);
+    if (wtype == DS2_Q8_0) { /* value + 128 = byte ^ 0x80: a step is a word */
+        for (int64_t ib = 0; ib < nb; ib++) {
+            uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
+            const int j = (int)(ib % 8);
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+                for (int st = 0; st < 8; st++) {
+                    uint32_t word;
+                    memcpy(&word, b + 2 + 4 * st, 4);
+                    word ^= 0x80808080u;
+                    memcpy(g + 256 * k + 32 * st + 4 * j, &word, 4);
+                }
+                ((float *)(g + 1024))[8 * k + j] = gp_half(b);
+            }
+        }
+        return;
+    }
+    if (wtype == DS2_IQ4_NL) { /* signed values + 128 (the VNNI tile only: 0..255) */
+        int16_t v[32];
+        for (int64_t ib = 0; ib < nb; ib++) {
+            uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
+            const int j = (int)(ib % 8);
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+                gp_q32_values(wtype, b, v);
+                for (int e = 0; e < 32; e++) g[256 * k + 32 * (e / 4) + 4 * j + e % 4] = (uint8_t)(v[e] + 128);
+                ((float *)(g + 1024))[8 * k + j] = gp_half(b);
+            }
+        }
+        return;
+    }
     for (int64_t ib = 0; ib < nb; ib++) {
         uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
         const int j = (int)(ib % 8);
