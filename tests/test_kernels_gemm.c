@@ -93,19 +93,11 @@ TEST(reference_has_no_gemm) {
 }
 
 /* gemm(n, y, ldy, W, nr rows, A, nt tokens) vs the reference vec_dot per element */
-TEST(gemm_vs_reference) {
-    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
-    int n_types = 0;
-    for (int i = 0; i < N_TYPES; i++) {
-        const int32_t wt = k_types[i];
-        const ds2_gemm_fn gemm = ds2_gemm_get(wt);
-        if (!gemm) {
-            printf("  %-6s no GEMM form in the %s set\n", ds2_dtype_name(wt), ds2_kernels_name());
-            continue;
-        }
-        n_types++;
-        const ds2_type_traits *r = ds2_type_traits_ref_get(wt), *f = ds2_type_traits_get(wt);
-        long n_el = 0;
+/* one GEMM form of type wt on random shapes, every element against vec_dot; *n_el = elements checked */
+static void check_gemm(int32_t wt, ds2_gemm_fn gemm, long *n_el) {
+    const ds2_type_traits *r = ds2_type_traits_ref_get(wt), *f = ds2_type_traits_get(wt);
+    *n_el = 0;
+    {
         for (int rep = 0; rep < 60; rep++) {
             const int64_t bl = block_len(wt);
             const int64_t n = bl * (1 + (int64_t)(rng_u64() % (bl == 256 ? 6 : 40)));
@@ -132,7 +124,7 @@ TEST(gemm_vs_reference) {
                     float want = 0, want_ref = 0;
                     f->vec_dot(n, &want, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
                     r->vec_dot(n, &want_ref, W + ow + (size_t)rr * w_stride, A + oa + (size_t)t * a_stride);
-                    n_el++;
+                    ++*n_el;
                     if (memcmp(&got, &want, 4) != 0 || (!float_type(wt) && memcmp(&got, &want_ref, 4) != 0))
                         FAIL_("%s n=%lld nr=%lld nt=%lld: y[%lld][%lld] = %.9g, vec_dot %.9g, reference %.9g",
                               ds2_dtype_name(wt), (long long)n, (long long)nr, (long long)nt, (long long)t, (long long)rr,
@@ -142,11 +134,59 @@ TEST(gemm_vs_reference) {
             free(A);
             free(y);
         }
+    }
+}
+
+TEST(gemm_vs_reference) {
+    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+    int n_types = 0;
+    for (int i = 0; i < N_TYPES; i++) {
+        const int32_t wt = k_types[i];
+        const ds2_gemm_fn gemm = ds2_gemm_get(wt);
+        if (!gemm) {
+            printf("  %-6s no GEMM form in the %s set\n", ds2_dtype_name(wt), ds2_kernels_name());
+            continue;
+        }
+        n_types++;
+        long n_el = 0;
+        check_gemm(wt, gemm, &n_el);
+        if (test_cur_failed_) return;
         printf("  %-6s gemm: %ld elements bit-identical to %s\n", ds2_dtype_name(wt), n_el,
                float_type(wt) ? "the set's vec_dot" : "the set's and the reference vec_dot");
     }
     printf("  %d types with a GEMM form in the %s set\n", n_types, ds2_kernels_name());
 }
+
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__) && defined(__GNUC__)
+/* On a CPU with AVX-512 VNNI the set uses VNNI tiles for some types; the plain AVX2 tiles they replace (what
+ * CPUs without it run) are called directly here so that they stay tested on every x86-64 machine. */
+#define AVX2_GEMM(name)                                                                                          \
+    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
+                              const void *a, size_t a_stride, int64_t nt);
+AVX2_GEMM(q4_0)
+AVX2_GEMM(q5_0)
+AVX2_GEMM(q8_0)
+AVX2_GEMM(iq4_nl)
+AVX2_GEMM(q6_k)
+AVX2_GEMM(q3_k)
+TEST(avx2_tiles_vs_reference) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
+        printf("  no AVX2 here: nothing to check\n");
+        return;
+    }
+    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+    const struct { int32_t wt; ds2_gemm_fn fn; } forms[] = {
+        {DS2_Q4_0, ds2_avx2_gemm_q4_0}, {DS2_Q5_0, ds2_avx2_gemm_q5_0}, {DS2_Q8_0, ds2_avx2_gemm_q8_0},
+        {DS2_IQ4_NL, ds2_avx2_gemm_iq4_nl}, {DS2_Q6_K, ds2_avx2_gemm_q6_k}, {DS2_Q3_K, ds2_avx2_gemm_q3_k}};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        long n_el = 0;
+        check_gemm(forms[i].wt, forms[i].fn, &n_el);
+        if (test_cur_failed_) return;
+        printf("  %-6s AVX2 tile: %ld elements bit-identical\n", ds2_dtype_name(forms[i].wt), n_el);
+    }
+}
+#endif
 
 /* ds2_matmul over many tokens (the prefill path) with the fast set on 1..4 threads vs the reference set */
 TEST(matmul_many_tokens_vs_reference) {
@@ -194,6 +234,9 @@ TEST(matmul_many_tokens_vs_reference) {
 int main(void) {
     RUN(reference_has_no_gemm);
     RUN(gemm_vs_reference);
+#if defined(__x86_64__) && !defined(__EMSCRIPTEN__) && defined(__GNUC__)
+    RUN(avx2_tiles_vs_reference);
+#endif
     RUN(matmul_many_tokens_vs_reference);
     return test_summary();
 }

@@ -3,6 +3,8 @@
  * Each instruction set lives in its own file, compiled only when the build targets it:
  *  - avx2.c    (x86-64; compiled with -mavx2 -mfma -mf16c for that file alone, DS2_HAVE_AVX2 set for the
  *               library): chosen at run time when cpuid reports AVX2+FMA+F16C, so one binary runs anywhere.
+ *               Its *_vnni GEMM tiles carry a target attribute for AVX-512 VL/BW/VNNI (256-bit registers) and
+ *               replace the plain tiles only where cpuid reports those too (tests call both).
  *  - simd128.c (wasm with -msimd128, __wasm_simd128__): wasm has no run-time feature detection, so the build
  *               decides. (No relaxed-SIMD variant yet: Debian 12's clang 14 has no relaxed dot intrinsic.)
  * Numerics against the scalar reference (quant_ref.c), which tests/test_simd.c checks on random shapes:
