@@ -169,6 +169,8 @@ AVX2_GEMM(q8_0)
 AVX2_GEMM(iq4_nl)
 AVX2_GEMM(q6_k)
 AVX2_GEMM(q3_k)
+AVX2_GEMM(q4_k)
+AVX2_GEMM(q5_k)
 TEST(avx2_tiles_vs_reference) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
@@ -178,7 +180,8 @@ TEST(avx2_tiles_vs_reference) {
     ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
     const struct { int32_t wt; ds2_gemm_fn fn; } forms[] = {
         {DS2_Q4_0, ds2_avx2_gemm_q4_0}, {DS2_Q5_0, ds2_avx2_gemm_q5_0}, {DS2_Q8_0, ds2_avx2_gemm_q8_0},
-        {DS2_IQ4_NL, ds2_avx2_gemm_iq4_nl}, {DS2_Q6_K, ds2_avx2_gemm_q6_k}, {DS2_Q3_K, ds2_avx2_gemm_q3_k}};
+        {DS2_IQ4_NL, ds2_avx2_gemm_iq4_nl}, {DS2_Q6_K, ds2_avx2_gemm_q6_k}, {DS2_Q3_K, ds2_avx2_gemm_q3_k},
+        {DS2_Q4_K, ds2_avx2_gemm_q4_k}, {DS2_Q5_K, ds2_avx2_gemm_q5_k}};
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         long n_el = 0;
         check_gemm(forms[i].wt, forms[i].fn, &n_el);

@@ -865,6 +865,7 @@ static void kq_tile_nomin_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0,
 }
 
 /* kq8 (Q4_K/Q5_K): as kq_tile_avx2 with byte multiply-adds on the chunk-permuted bytes (gemm_pack.h) */
+
 static void kq8_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
     const gp_kq8_w *w = (const gp_kq8_w *)w4;
     const gp_kq8_a *x[2] = {(const gp_kq8_a *)a0, (const gp_kq8_a *)a1};
@@ -1066,6 +1067,55 @@ static VNNI_TARGET void kq_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_
         }
 }
 
+/* kq8 with VNNI: the 16-bit multiply-add of the byte products and the add in one vpdpwssd */
+static VNNI_TARGET void kq8_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
+    const gp_kq8_w *w = (const gp_kq8_w *)w4;
+    const gp_kq8_a *x[2] = {(const gp_kq8_a *)a0, (const gp_kq8_a *)a1};
+    __m256 sums[8];
+    __m128 sumf[2] = {_mm_setzero_ps(), _mm_setzero_ps()};
+    for (int i = 0; i < 8; i++) sums[i] = _mm256_setzero_ps();
+    for (int64_t ib = 0; ib < nb; ib++) {
+        const gp_kq8_w *wb = w + 4 * ib;
+        const gp_kq8_a *xb0 = x[0] + ib, *xb1 = x[1] + ib;
+        __m256i acc[8];
+        for (int i = 0; i < 8; i++) acc[i] = _mm256_setzero_si256();
+        for (int c = 0; c < 8; c++) {
+            const __m256i av0 = _mm256_load_si256((const __m256i *)(xb0->a + 32 * c));
+            const __m256i av1 = _mm256_load_si256((const __m256i *)(xb1->a + 32 * c));
+            for (int k = 0; k < 4; k++) {
+                const __m256i wv = _mm256_load_si256((const __m256i *)(wb[k].q + 32 * c));
+                const __m256i sp = _mm256_set1_epi32(wb[k].sp[c]);
+                acc[2 * k] = _mm256_dpwssd_epi32(acc[2 * k], _mm256_maddubs_epi16(wv, av0), sp);
+                acc[2 * k + 1] = _mm256_dpwssd_epi32(acc[2 * k + 1], _mm256_maddubs_epi16(wv, av1), sp);
+            }
+        }
+        for (int k = 0; k < 4; k++) {
+            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
+            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
+        }
+        const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
+        for (int t = 0; t < 2; t++) {
+            const gp_kq8_a *xb = t ? xb1 : xb0;
+            const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
+            __m256i m[4];
+            for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
+            const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
+            sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
+        }
+    }
+    for (int t = 0; t < 2; t++) {
+        float f[4];
+        _mm_storeu_ps(f, sumf[t]);
+        for (int k = 0; k < 4; k++) {
+            float l[8];
+            _mm256_storeu_ps(l, sums[2 * k + t]);
+            float s = f[k];
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+    }
+}
+
 #define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
     void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
                               const void *a, size_t a_stride, int64_t nt) {                                     \
@@ -1080,6 +1130,8 @@ GEMM_AVX2(q8_0_vnni, GP_T32, DS2_Q8_0, t32_tile_s8_vnni, ds2_avx2_vec_dot_q8_0_q
 GEMM_AVX2(iq4_nl_vnni, GP_T32, DS2_IQ4_NL, t32_tile_s8_vnni, ds2_avx2_vec_dot_iq4_nl_q8_0)
 GEMM_AVX2(q6_k_vnni, GP_KQ, DS2_Q6_K, kq_tile_vnni, ds2_avx2_vec_dot_q6_k_q8_k)
 GEMM_AVX2(q3_k_vnni, GP_KQ, DS2_Q3_K, kq_tile_vnni, ds2_avx2_vec_dot_q3_k_q8_k)
+GEMM_AVX2(q4_k_vnni, GP_KQ8, DS2_Q4_K, kq8_tile_vnni, ds2_avx2_vec_dot_q4_k_q8_k)
+GEMM_AVX2(q5_k_vnni, GP_KQ8, DS2_Q5_K, kq8_tile_vnni, ds2_avx2_vec_dot_q5_k_q8_k)
 GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
 GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
 GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k)

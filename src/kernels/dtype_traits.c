@@ -136,6 +136,8 @@ static void build_best(void) {
             k_best_ops.gemm[DS2_IQ4_NL] = ds2_avx2_gemm_iq4_nl_vnni;
             k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k_vnni;
             k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k_vnni;
+            k_best_ops.gemm[DS2_Q4_K] = ds2_avx2_gemm_q4_k_vnni;
+            k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k_vnni;
         }
         k_best_name = "avx2";
     }

@@ -75,6 +75,8 @@ DS2_GEMM_DECL(avx2, q8_0_vnni)
 DS2_GEMM_DECL(avx2, iq4_nl_vnni)
 DS2_GEMM_DECL(avx2, q6_k_vnni)
 DS2_GEMM_DECL(avx2, q3_k_vnni)
+DS2_GEMM_DECL(avx2, q4_k_vnni)
+DS2_GEMM_DECL(avx2, q5_k_vnni)
 #endif
 
 #if defined(__wasm_simd128__)
