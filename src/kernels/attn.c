@@ -9,6 +9,9 @@
 #include "ref.h"
 
 static int64_t round8(int64_t n) { return (n + 7) / 8 * 8; }
+/* Row stride of the per-head score and sum arrays: rows of 512 doubles (4 KiB) would all map to the same L1
+ * sets and evict each other while the heads are interleaved, so the stride is padded off the power of two. */
+static int64_t padded_stride(int64_t n) { return round8(n) + 8; }
 
 /* llama.cpp's KV cache is padded (to 256 cells); its softmax rows have masked tails, grouped by 4 */
 static int64_t padded_row(int32_t n_kv) { return ((int64_t)n_kv + 3) / 4 * 4; }
@@ -19,8 +22,8 @@ static size_t ref_scratch(int64_t d1, int64_t d2, int32_t n_kv) {
 
 static size_t tiled_scratch(int64_t nh, int64_t d1, int64_t d2, int32_t n_kv) {
     /* value sums (double), tile and transposed queries (float or double), scores (float and double) */
-    return (size_t)(2 * nh * round8(d1) + 2 * DS2_MQA_TILE * round8(d1 + d2) + 2 * (d1 + d2) * round8(nh) +
-                    3 * nh * round8(n_kv));
+    return (size_t)(2 * nh * padded_stride(d1) + 2 * DS2_MQA_TILE * round8(d1 + d2) + 2 * (d1 + d2) * round8(nh) +
+                    3 * nh * padded_stride(n_kv));
 }
 
 size_t ds2_mqa_scratch_floats(int64_t n_head, int64_t d1, int64_t d2, int32_t n_kv_max) {
@@ -108,11 +111,12 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
     const int64_t nh = h1 - h0, d1 = a->d1, d2 = a->d2, D = d1 + d2;
     if (nh <= 0) return;
     const int32_t n_kv = a->n_kv;
-    const int64_t ldt = round8(D), d1p = round8(d1), lds = round8(n_kv), nhp = round8(nh);
+    const int64_t ldt = round8(D), d1p = round8(d1), ldo = padded_stride(d1), lds = padded_stride(n_kv);
+    const int64_t nhp = round8(nh);
     const int dbl = a->f16 && ops->scores_d; /* the exact-product double path */
     enum { TJ = DS2_MQA_TILE };
-    double *acc = (double *)scratch;         /* [nh][d1p] value sums (first: 8-byte aligned like scratch) */
-    float *tile = scratch + 2 * nh * d1p;    /* [TJ][ldt] floats or doubles */
+    double *acc = (double *)scratch;         /* [nh][ldo] value sums (first: 8-byte aligned like scratch) */
+    float *tile = scratch + 2 * nh * ldo;    /* [TJ][ldt] floats or doubles */
     float *qT = tile + 2 * TJ * ldt;         /* [D][nhp] floats or doubles */
     float *s = qT + 2 * D * nhp;             /* [nh][lds] scores, then probabilities */
     double *p_d = (double *)(s + nh * lds);  /* [nh][lds] probabilities as doubles (double path) */
@@ -130,7 +134,7 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
         else
             for (int64_t i = 0; i < D; i++) qT[i * nhp + hh] = qrow[i];
     }
-    memset(acc, 0, (size_t)(nh * d1p) * sizeof(double));
+    memset(acc, 0, (size_t)(nh * ldo) * sizeof(double));
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
         if (dbl) {
@@ -153,22 +157,22 @@ void ds2_mqa_tiled(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
         if (dbl) {
             ops->load_tile_d(a, j0, nj, tile_d, ldt, 0);
-            ops->accum_d(tile_d, nj, ldt, p_d + j0, lds, nh, acc, d1p, d1p);
+            ops->accum_d(tile_d, nj, ldt, p_d + j0, lds, nh, acc, ldo, d1p);
         } else {
             ops->load_tile(a, j0, nj, tile, ldt, 0);
-            ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, d1p, d1p);
+            ops->accum(tile, nj, ldt, s + j0, lds, nh, acc, ldo, d1p);
         }
     }
     for (int64_t hh = 0; hh < nh; hh++) {
         float *o = a->o + (h0 + hh) * a->ld_o;
-        for (int64_t c = 0; c < d1; c++) o[c] = (float)acc[hh * d1p + c];
+        for (int64_t c = 0; c < d1; c++) o[c] = (float)acc[hh * ldo + c];
     }
 }
 
 /* ---- several threads on one call ------------------------------------------------------------------------- */
 
 size_t ds2_mqa_shared_floats(int64_t n_head, int32_t n_kv_max) {
-    return (size_t)(3 * n_head * round8(n_kv_max)); /* scores (float) and probabilities (double) */
+    return (size_t)(3 * n_head * padded_stride(n_kv_max)); /* scores (float) and probabilities (double) */
 }
 
 void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, float *scratch,
@@ -183,12 +187,13 @@ void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, 
     }
     const int64_t d1 = a->d1, d2 = a->d2, D = d1 + d2;
     const int32_t n_kv = a->n_kv;
-    const int64_t ldt = round8(D), d1p = round8(d1), lds = round8(n_kv), Hp = round8(H);
+    const int64_t ldt = round8(D), d1p = round8(d1), ldo = padded_stride(d1), lds = padded_stride(n_kv);
+    const int64_t Hp = round8(H);
     enum { TJ = DS2_MQA_TILE };
     float *s = shared;                               /* [H][lds] scores, then probabilities (shared) */
     double *p_d = (double *)(shared + H * lds);      /* [H][lds] probabilities as doubles (shared) */
-    double *acc = (double *)scratch;                 /* [H][d1p] value sums, this thread's columns */
-    double *tile = acc + H * d1p;                    /* [TJ][ldt] */
+    double *acc = (double *)scratch;                 /* [H][ldo] value sums, this thread's columns */
+    double *tile = acc + H * ldo;                    /* [TJ][ldt] */
     double *qT = tile + TJ * ldt;                    /* [D][Hp] */
     float *qrow = (float *)tile;
 
@@ -224,14 +229,14 @@ void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, 
     ds2_pool_split(d1p / 8, ith, nth, &b0, &b1);
     const int64_t c0 = b0 * 8, c1 = b1 * 8;
     if (c1 <= c0) return;
-    for (int64_t h = 0; h < H; h++) memset(acc + h * d1p + c0, 0, (size_t)(c1 - c0) * sizeof(double));
+    for (int64_t h = 0; h < H; h++) memset(acc + h * ldo + c0, 0, (size_t)(c1 - c0) * sizeof(double));
     for (int32_t j0 = 0; j0 < n_kv; j0 += TJ) {
         const int32_t nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
         ops->load_cols_d(a, j0, nj, c0, c1, tile, ldt);
-        ops->accum_d(tile + c0, nj, ldt, p_d + j0, lds, H, acc + c0, d1p, c1 - c0);
+        ops->accum_d(tile + c0, nj, ldt, p_d + j0, lds, H, acc + c0, ldo, c1 - c0);
     }
     for (int64_t h = 0; h < H; h++) {
         float *o = a->o + h * a->ld_o;
-        for (int64_t c = c0; c < c1 && c < d1; c++) o[c] = (float)acc[h * d1p + c];
+        for (int64_t c = c0; c < c1 && c < d1; c++) o[c] = (float)acc[h * ldo + c];
     }
 }
