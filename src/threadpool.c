@@ -83,7 +83,8 @@ void ds2_pool_free(ds2_pool *pool) { free(pool); }
 /* Most polls of an atomic before sleeping on a condition variable. Native: PAUSE is 10-140 cycles, so a few
  * µs to a few hundred µs. wasm has no pause instruction and a poll is ~1 ns, so it polls more to cover the
  * serial gaps between jobs (norms, routing) of a decoded token without a sleep/wake round trip.
- * The budget adapts (spin_done): a wait that had to sleep halves it, one that the spin ended grows it back.
+ * The budget adapts (spin_done): a wait that had to sleep halves it, one that the spin ended doubles it (an
+ * occasional long gap, e.g. between decoded tokens, costs one short budget, not many).
  * With more runnable threads than cores, spinning only delays the thread being waited for; wasm cannot
  * yield the CPU (sched_yield is a no-op there), so there the shrinking budget is what makes threads sleep. */
 #if defined(__EMSCRIPTEN__) || defined(__wasm__)
@@ -137,7 +138,7 @@ static int spin_budget(ds2_pool *p) { return atomic_load_explicit(&p->spin, memo
 /* Adapts the budget after a wait: `slept` if the spin ran out. Writes only on change (the line is shared). */
 static void spin_done(ds2_pool *p, int slept) {
     const int b = spin_budget(p);
-    int nb = slept ? b / 2 : b + b / 4;
+    int nb = slept ? b / 2 : b * 2;
     if (nb < SPIN_MIN) nb = SPIN_MIN;
     if (nb > SPIN_MAX) nb = SPIN_MAX;
     if (nb != b) atomic_store_explicit(&p->spin, nb, memory_order_relaxed);
