@@ -14,15 +14,7 @@
 #include "test.h"
 #include "threadpool.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
-static float rng_sym(void) { return (float)(2.0 * rng_unit() - 1.0); }
+#include "rng.h"
 
 typedef struct {
     int64_t H, d1, d2;
@@ -225,6 +217,7 @@ TEST(threads_share_one_call_bitwise) {
 }
 
 int main(void) {
+    rng_seed(0x9e3779b97f4a7c15ull);
     RUN(fast_and_reference_vs_double);
     RUN(heads_split_is_bitwise);
     RUN(threads_share_one_call_bitwise);

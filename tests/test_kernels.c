@@ -15,19 +15,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); } /* [0,1) */
-static float rng_normalish(void) { /* sum of uniforms: bell-shaped, some outliers via the scale mix */
-    double s = 0;
-    for (int i = 0; i < 4; i++) s += rng_unit() - 0.5;
-    return (float)(s * (rng_unit() < 0.05 ? 8.0 : 1.0));
-}
+#include "rng.h"
 
 static uint32_t f32_bits(float f) {
     uint32_t u;
@@ -670,6 +658,7 @@ TEST(pool_runs_and_splits) {
 }
 
 int main(void) {
+    rng_seed(0x9e3779b97f4a7c15ull);
     RUN(f16_exhaustive_roundtrip);
     RUN(f16_rounding_ties_to_even);
     RUN(f16_random_vs_double_rne);

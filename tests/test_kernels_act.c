@@ -14,14 +14,7 @@
 #include "kernels/ref.h"
 #include "test.h"
 
-static uint64_t rng_state = 0x5851f42d4c957f2dull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
+#include "rng.h"
 
 TEST(q8_k_rounding_identical) {
     enum { MAXN = 256 * 6 };
@@ -56,6 +49,7 @@ TEST(q8_k_rounding_identical) {
 }
 
 int main(void) {
+    rng_seed(0x5851f42d4c957f2dull);
     RUN(q8_k_rounding_identical);
     return test_summary();
 }

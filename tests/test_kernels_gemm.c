@@ -18,19 +18,7 @@
 #include "test.h"
 #include "threadpool.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
-static float rng_normalish(void) {
-    double s = 0;
-    for (int i = 0; i < 4; i++) s += rng_unit() - 0.5;
-    return (float)(s * (rng_unit() < 0.05 ? 8.0 : 1.0));
-}
+#include "rng.h"
 
 static const int32_t k_types[] = {DS2_Q8_0, DS2_Q4_0, DS2_Q5_0, DS2_IQ4_NL, DS2_Q4_1, DS2_Q5_1,  DS2_Q2_K,
                                   DS2_Q3_K, DS2_Q4_K, DS2_Q5_K, DS2_Q6_K,   DS2_IQ4_XS, DS2_F16, DS2_F32};
@@ -235,6 +223,7 @@ TEST(matmul_many_tokens_vs_reference) {
 }
 
 int main(void) {
+    rng_seed(0x9e3779b97f4a7c15ull);
     RUN(reference_has_no_gemm);
     RUN(gemm_vs_reference);
 #if defined(__x86_64__) && !defined(__EMSCRIPTEN__) && defined(__GNUC__)

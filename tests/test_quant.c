@@ -20,19 +20,7 @@
 #include "test.h"
 #include "threadpool.h"
 
-static uint64_t rng_state = 0x243f6a8885a308d3ull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
-static float rng_normalish(void) {
-    double s = 0;
-    for (int i = 0; i < 4; i++) s += rng_unit() - 0.5;
-    return (float)(s * (rng_unit() < 0.05 ? 8.0 : 1.0));
-}
+#include "rng.h"
 
 /* The IQ4 codebook as printed in reference §4 (kept here independently of the kernels' copy). */
 static const int K_IQ4[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
@@ -413,6 +401,7 @@ TEST(python_codecs_match) {
 }
 
 int main(void) {
+    rng_seed(0x243f6a8885a308d3ull);
     RUN(traits_new_types);
     RUN(dequant_vs_formulas);
     RUN(vec_dot_vs_dequantized);

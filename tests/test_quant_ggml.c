@@ -77,14 +77,7 @@ static int load_ggml(void) {
 #endif
 }
 
-static uint64_t rng_state = 0x13198a2e03707344ull;
-static uint64_t rng_u64(void) {
-    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static double rng_unit(void) { return (double)(rng_u64() >> 11) * (1.0 / 9007199254740992.0); }
+#include "rng.h"
 
 typedef struct {
     int32_t type;
@@ -236,6 +229,7 @@ TEST(float_types_bitwise) {
 }
 
 int main(void) {
+    rng_seed(0x13198a2e03707344ull);
     g_ok = load_ggml();
     if (!g_ok) return 77; /* ctest: skipped */
     RUN(activation_quantizers_bitwise);
