@@ -209,24 +209,45 @@ static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, con
     }
 }
 
+/* Column strips of 4 outer, heads inner (as attn_avx2.c): the tile (nj rows × 4 KiB) would otherwise stream from
+ * L2 once per head; a strip (nj rows × 32 B) comes from L2 once and serves every head from L1. 4 heads × 4
+ * columns = 8 independent chains; per row 2 tile loads + 4 probability splats for 8 multiply-adds. */
 static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh, double *acc,
                     int64_t ldo, int64_t nc) {
-    for (int64_t h = 0; h < nh; h++) {
-        const double *ph = p + h * lds;
-        double *o = acc + h * ldo;
-        for (int64_t c = 0; c < nc; c += 8) { /* nc is a multiple of 8: 4 chains, 2 column blocks interleaved */
-            v128_t a0 = wasm_v128_load(o + c), a1 = wasm_v128_load(o + c + 2), a2 = wasm_v128_load(o + c + 4),
-                   a3 = wasm_v128_load(o + c + 6);
+    for (int64_t c = 0; c < nc; c += 4) { /* nc is a multiple of 8 */
+        int64_t h = 0;
+        for (; h + 4 <= nh; h += 4) {
+            const double *p0 = p + h * lds, *p1 = p0 + lds, *p2 = p1 + lds, *p3 = p2 + lds;
+            double *o0 = acc + h * ldo + c, *o1 = o0 + ldo, *o2 = o1 + ldo, *o3 = o2 + ldo;
+            v128_t a0 = wasm_v128_load(o0), b0 = wasm_v128_load(o0 + 2), a1 = wasm_v128_load(o1),
+                   b1 = wasm_v128_load(o1 + 2), a2 = wasm_v128_load(o2), b2 = wasm_v128_load(o2 + 2),
+                   a3 = wasm_v128_load(o3), b3 = wasm_v128_load(o3 + 2);
             for (int32_t j = 0; j < nj; j++) {
                 const double *r = tile + j * ldt + c;
-                const v128_t w = wasm_v128_load64_splat(ph + j);
-                MADD_D(a0, wasm_v128_load(r), w);
-                MADD_D(a1, wasm_v128_load(r + 2), w);
-                MADD_D(a2, wasm_v128_load(r + 4), w);
-                MADD_D(a3, wasm_v128_load(r + 6), w);
+                const v128_t x0 = wasm_v128_load(r), x1 = wasm_v128_load(r + 2);
+                v128_t w = wasm_v128_load64_splat(p0 + j);
+                MADD_D(a0, x0, w), MADD_D(b0, x1, w);
+                w = wasm_v128_load64_splat(p1 + j);
+                MADD_D(a1, x0, w), MADD_D(b1, x1, w);
+                w = wasm_v128_load64_splat(p2 + j);
+                MADD_D(a2, x0, w), MADD_D(b2, x1, w);
+                w = wasm_v128_load64_splat(p3 + j);
+                MADD_D(a3, x0, w), MADD_D(b3, x1, w);
             }
-            wasm_v128_store(o + c, a0), wasm_v128_store(o + c + 2, a1);
-            wasm_v128_store(o + c + 4, a2), wasm_v128_store(o + c + 6, a3);
+            wasm_v128_store(o0, a0), wasm_v128_store(o0 + 2, b0), wasm_v128_store(o1, a1);
+            wasm_v128_store(o1 + 2, b1), wasm_v128_store(o2, a2), wasm_v128_store(o2 + 2, b2);
+            wasm_v128_store(o3, a3), wasm_v128_store(o3 + 2, b3);
+        }
+        for (; h < nh; h++) {
+            const double *p0 = p + h * lds;
+            double *o0 = acc + h * ldo + c;
+            v128_t a0 = wasm_v128_load(o0), b0 = wasm_v128_load(o0 + 2);
+            for (int32_t j = 0; j < nj; j++) {
+                const v128_t w = wasm_v128_load64_splat(p0 + j);
+                MADD_D(a0, wasm_v128_load(tile + j * ldt + c), w);
+                MADD_D(b0, wasm_v128_load(tile + j * ldt + c + 2), w);
+            }
+            wasm_v128_store(o0, a0), wasm_v128_store(o0 + 2, b0);
         }
     }
 }
