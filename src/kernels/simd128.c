@@ -292,20 +292,32 @@ static inline v128_t group_fold_simd128(const int8_t *v, const int8_t *qa) {
 }
 
 /* lanes 0..3 in *lo, 4..7 in *hi; two groups at a time, their folds interleaved so that one i32x4.dot_i16x8
- * forms sc_g·s_g[k] + sc_h·s_h[k] in lane k (exact int32; cheaper than i32x4.mul on x86 engines) */
-static inline void lanes_dot16_simd128(const int8_t *v, const int8_t *qa, const int *scale16, v128_t *lo, v128_t *hi) {
+ * forms sc_g·s_g[k] + sc_h·s_h[k] in lane k (exact int32; cheaper than i32x4.mul on x86 engines). The 16 scales
+ * come as int16 in two vectors (sc_lo = groups 0..7, sc_hi = 8..15): the pair (g, g+1) is one int32 lane of
+ * them, splat by a shuffle (i16x8.make from scalars cost 8 lane inserts per pair). */
+#define LANES_PAIR_SIMD128(g, scv, p)                                                                               \
+    do {                                                                                                            \
+        const v128_t sg = group_fold_simd128(v + 16 * (g), qa + 16 * (g)),                                          \
+                     sh = group_fold_simd128(v + 16 * (g) + 16, qa + 16 * (g) + 16);                                \
+        const v128_t sc = wasm_i32x4_shuffle(scv, scv, p, p, p, p);                                                 \
+        l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 0, 8, 1, 9, 2, 10, 3, 11), sc));   \
+        l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc)); \
+    } while (0)
+static inline void lanes_dot16_simd128(const int8_t *v, const int8_t *qa, v128_t sc_lo, v128_t sc_hi, v128_t *lo,
+                                       v128_t *hi) {
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-    for (int g = 0; g < 16; g += 2) {
-        const v128_t sg = group_fold_simd128(v + 16 * g, qa + 16 * g), sh = group_fold_simd128(v + 16 * g + 16, qa + 16 * g + 16);
-        const v128_t sc = wasm_i16x8_make((int16_t)scale16[g], (int16_t)scale16[g + 1], (int16_t)scale16[g],
-                                          (int16_t)scale16[g + 1], (int16_t)scale16[g], (int16_t)scale16[g + 1],
-                                          (int16_t)scale16[g], (int16_t)scale16[g + 1]);
-        l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 0, 8, 1, 9, 2, 10, 3, 11), sc));
-        l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc));
-    }
+    LANES_PAIR_SIMD128(0, sc_lo, 0);
+    LANES_PAIR_SIMD128(2, sc_lo, 1);
+    LANES_PAIR_SIMD128(4, sc_lo, 2);
+    LANES_PAIR_SIMD128(6, sc_lo, 3);
+    LANES_PAIR_SIMD128(8, sc_hi, 0);
+    LANES_PAIR_SIMD128(10, sc_hi, 1);
+    LANES_PAIR_SIMD128(12, sc_hi, 2);
+    LANES_PAIR_SIMD128(14, sc_hi, 3);
     *lo = l0;
     *hi = l1;
 }
+#undef LANES_PAIR_SIMD128
 
 static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
     float s[8];
@@ -322,7 +334,7 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
     float sumf = 0.0f;
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
     int8_t v[QKK];
-    int sc16[16];
+    int16_t sc16[16];
     for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
         const uint8_t *qs = bw + qs_off, *sm = bw + 4;
         for (int c = 0; c < 4; c++)
@@ -348,14 +360,14 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
                 sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
                 mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
             }
-            sc16[2 * j] = sc16[2 * j + 1] = sc;
+            sc16[2 * j] = sc16[2 * j + 1] = (int16_t)sc;
             int16_t b0, b1;
             memcpy(&b0, ba + 260 + 4 * j, 2);
             memcpy(&b1, ba + 262 + 4 * j, 2);
             sumi += (b0 + b1) * mn;
         }
         v128_t l0, l1;
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc16, &l0, &l1);
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_v128_load(sc16), wasm_v128_load(sc16 + 8), &l0, &l1);
         const float da = load_f32(ba);
         const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
         sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
@@ -377,7 +389,6 @@ void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const voi
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
     int8_t v[QKK];
-    int sc[16];
     for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
         for (int half = 0; half < 2; half++)
             for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
@@ -389,9 +400,10 @@ void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const voi
                 wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, m30)), k32));
                 wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), m30)), k32));
             }
-        for (int g = 0; g < 16; g++) sc[g] = ((const int8_t *)(bw + 192))[g];
+        const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
         v128_t l0, l1;
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc, &l0, &l1);
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_extend_low_i8x16(sc), wasm_i16x8_extend_high_i8x16(sc),
+                            &l0, &l1);
         const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
         sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
         sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
@@ -492,11 +504,11 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size
 #define Q3_K_BYTES 110
 #define IQ4_XS_BYTES 136
 
-static inline void scales_q3k_simd128(const uint8_t *s, int sc[16]) {
+static inline void scales_q3k_simd128(const uint8_t *s, int16_t sc[16]) {
     for (int j = 0; j < 16; j++) {
         const int low4 = j < 8 ? (s[j] & 0x0f) : (s[j - 8] >> 4);
         const int high2 = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
-        sc[j] = (low4 | (high2 << 4)) - 32;
+        sc[j] = (int16_t)((low4 | (high2 << 4)) - 32);
     }
 }
 
@@ -505,7 +517,7 @@ void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const voi
     const v128_t m3 = wasm_i8x16_splat(3), four = wasm_i8x16_splat(4);
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
     int8_t v[QKK];
-    int sc[16];
+    int16_t sc[16];
     for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q3_K_BYTES, ba += Q8_K_BYTES) {
         for (int half = 0; half < 2; half++)
             for (int hh = 0; hh < 2; hh++) { /* 16 of the 32 columns l at a time */
@@ -520,7 +532,7 @@ void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const voi
             }
         scales_q3k_simd128(bw + 96, sc);
         v128_t l0, l1;
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), sc, &l0, &l1);
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_v128_load(sc), wasm_v128_load(sc + 8), &l0, &l1);
         const v128_t d = wasm_f32x4_splat(load_half(bw + 108) * load_f32(ba));
         sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
         sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
