@@ -173,15 +173,20 @@ static inline void store_heads_d(v128_t lo, v128_t hi, int64_t hb, int64_t nh, f
     for (int l = 0; l < 4 && hb + l < nh; l++) s[(hb + l) * lds + j] = (float)d[l];
 }
 
+/* The hot loops step pointers with 32-bit counters: wasm32 pointers are 32-bit, and an int64_t index costs an
+ * i64 multiply, a wrap and a shift per load in the engine's code. */
 static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, const double *qT, int64_t nhp, int64_t nh,
                      float *s, int64_t lds) {
+    const size_t ld = (size_t)ldt, qs = (size_t)nhp;
+    const int nd = (int)D;
     for (int64_t hb = 0; hb < nh; hb += 4) { /* nhp is a multiple of 8: qT holds zeros past nh */
         int32_t j = 0;
         for (; j + 4 <= nj; j += 4) { /* 4 rows × 4 heads: 8 independent chains */
-            const double *r0 = tile + j * ldt, *r1 = r0 + ldt, *r2 = r1 + ldt, *r3 = r2 + ldt;
+            const double *r0 = tile + (size_t)j * ld, *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+            const double *q = qT + hb;
             v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
-            for (int64_t i = 0; i < D; i++) {
-                const v128_t ql = wasm_v128_load(qT + i * nhp + hb), qh = wasm_v128_load(qT + i * nhp + hb + 2);
+            for (int i = 0; i < nd; i++, q += qs) {
+                const v128_t ql = wasm_v128_load(q), qh = wasm_v128_load(q + 2);
                 v128_t k = wasm_v128_load64_splat(r0 + i);
                 MADD_D(a0, ql, k), MADD_D(b0, qh, k);
                 k = wasm_v128_load64_splat(r1 + i);
@@ -197,12 +202,12 @@ static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, con
             store_heads_d(a3, b3, hb, nh, s, lds, j + 3);
         }
         for (; j < nj; j++) {
-            const double *r0 = tile + j * ldt;
+            const double *r0 = tile + (size_t)j * ld, *q = qT + hb;
             v128_t a0 = wasm_f64x2_splat(0.0), b0 = a0;
-            for (int64_t i = 0; i < D; i++) {
+            for (int i = 0; i < nd; i++, q += qs) {
                 const v128_t k = wasm_v128_load64_splat(r0 + i);
-                MADD_D(a0, wasm_v128_load(qT + i * nhp + hb), k);
-                MADD_D(b0, wasm_v128_load(qT + i * nhp + hb + 2), k);
+                MADD_D(a0, wasm_v128_load(q), k);
+                MADD_D(b0, wasm_v128_load(q + 2), k);
             }
             store_heads_d(a0, b0, hb, nh, s, lds, j);
         }
@@ -214,6 +219,7 @@ static void scores_d(const double *tile, int32_t nj, int64_t ldt, int64_t D, con
  * columns = 8 independent chains; per row 2 tile loads + 4 probability splats for 8 multiply-adds. */
 static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p, int64_t lds, int64_t nh, double *acc,
                     int64_t ldo, int64_t nc) {
+    const size_t ld = (size_t)ldt;
     for (int64_t c = 0; c < nc; c += 4) { /* nc is a multiple of 8 */
         int64_t h = 0;
         for (; h + 4 <= nh; h += 4) {
@@ -222,8 +228,8 @@ static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p
             v128_t a0 = wasm_v128_load(o0), b0 = wasm_v128_load(o0 + 2), a1 = wasm_v128_load(o1),
                    b1 = wasm_v128_load(o1 + 2), a2 = wasm_v128_load(o2), b2 = wasm_v128_load(o2 + 2),
                    a3 = wasm_v128_load(o3), b3 = wasm_v128_load(o3 + 2);
-            for (int32_t j = 0; j < nj; j++) {
-                const double *r = tile + j * ldt + c;
+            const double *r = tile + c;
+            for (int32_t j = 0; j < nj; j++, r += ld) {
                 const v128_t x0 = wasm_v128_load(r), x1 = wasm_v128_load(r + 2);
                 v128_t w = wasm_v128_load64_splat(p0 + j);
                 MADD_D(a0, x0, w), MADD_D(b0, x1, w);
@@ -242,10 +248,11 @@ static void accum_d(const double *tile, int32_t nj, int64_t ldt, const double *p
             const double *p0 = p + h * lds;
             double *o0 = acc + h * ldo + c;
             v128_t a0 = wasm_v128_load(o0), b0 = wasm_v128_load(o0 + 2);
-            for (int32_t j = 0; j < nj; j++) {
+            const double *r = tile + c;
+            for (int32_t j = 0; j < nj; j++, r += ld) {
                 const v128_t w = wasm_v128_load64_splat(p0 + j);
-                MADD_D(a0, wasm_v128_load(tile + j * ldt + c), w);
-                MADD_D(b0, wasm_v128_load(tile + j * ldt + c + 2), w);
+                MADD_D(a0, wasm_v128_load(r), w);
+                MADD_D(b0, wasm_v128_load(r + 2), w);
             }
             wasm_v128_store(o0, a0), wasm_v128_store(o0 + 2, b0);
         }
