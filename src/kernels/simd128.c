@@ -227,46 +227,57 @@ static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
     return half4_to_f32(wasm_i32x4_make(h[0], h[1], h[2], h[3]));
 }
 
+/* one block of the four rows: sumf + lane-wise (float)sumi·(d_w·d_a), the single-row kernel's float steps */
+static inline v128_t q8_0_x4_step(const uint8_t *bw, size_t w_stride, const uint8_t *ba, v128_t da, v128_t sumf) {
+    const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+    v128_t d[4];
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *r = bw + k * w_stride;
+        d[k] = wasm_i32x4_add(dot_i8x16(wasm_v128_load(r + 2), a0), dot_i8x16(wasm_v128_load(r + 18), a1));
+    }
+    const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3])); /* exact: < 2^24 */
+    const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), da);
+    return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
+}
+
 void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
-        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
-        v128_t d[4];
-        for (int k = 0; k < 4; k++) {
-            const uint8_t *r = bw + k * w_stride;
-            d[k] = wasm_i32x4_add(dot_i8x16(wasm_v128_load(r + 2), a0), dot_i8x16(wasm_v128_load(r + 18), a1));
-        }
-        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3])); /* exact: < 2^24 */
-        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
-        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
-    }
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES)
+        sumf = q8_0_x4_step(bw, w_stride, ba, wasm_f32x4_splat(load_half(ba)), sumf);
     wasm_v128_store(s, sumf);
+}
+
+/* Q4_0 in int16 lanes straight from the packed bytes: viewed as u16, byte 2i holds elements 2i (low nibble) and
+ * 2i+16 (high), byte 2i+1 elements 2i+1 and 2i+17, so four u16 shift/mask steps give even and odd elements 0..15
+ * and 16..31 (i16 shifts are single x86 instructions; u8 shifts and high-half widening are not). The activations
+ * are split into even / odd int16 once for the four rows; the nibbles' −8 is folded into one per-block term,
+ * 8·Σa, subtracted from each row's int32 partial sums (integer and exact: the same block sums). */
+static inline v128_t q4_0_x4_step(const uint8_t *bw, size_t w_stride, const uint8_t *ba, v128_t da, v128_t sumf) {
+    const v128_t m4 = wasm_i16x8_splat(0x000f), eight = wasm_i16x8_splat(8);
+    const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+    const v128_t a0e = wasm_i16x8_shr(wasm_i16x8_shl(a0, 8), 8), a0o = wasm_i16x8_shr(a0, 8); /* a[2i], a[2i+1] */
+    const v128_t a1e = wasm_i16x8_shr(wasm_i16x8_shl(a1, 8), 8), a1o = wasm_i16x8_shr(a1, 8); /* a[16+2i], … */
+    /* |Σ of the four| ≤ 4·128 per lane: int16; its dot with 8 sums to 8·Σa over the block */
+    const v128_t corr = wasm_i32x4_dot_i16x8(wasm_i16x8_add(wasm_i16x8_add(a0e, a0o), wasm_i16x8_add(a1e, a1o)), eight);
+    v128_t d[4];
+    for (int k = 0; k < 4; k++) {
+        const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
+        v128_t acc = wasm_i32x4_sub(wasm_i32x4_dot_i16x8(wasm_v128_and(raw, m4), a0e), corr);
+        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_and(wasm_u16x8_shr(raw, 8), m4), a0o));
+        acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_and(wasm_u16x8_shr(raw, 4), m4), a1e));
+        d[k] = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_u16x8_shr(raw, 12), a1o));
+    }
+    const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
+    const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), da);
+    return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
 }
 
 void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), eight = wasm_i8x16_splat(8);
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
-        /* activations widened once for the four rows */
-        const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
-        const v128_t a0l = wasm_i16x8_extend_low_i8x16(a0), a0h = wasm_i16x8_extend_high_i8x16(a0);
-        const v128_t a1l = wasm_i16x8_extend_low_i8x16(a1), a1h = wasm_i16x8_extend_high_i8x16(a1);
-        v128_t d[4];
-        for (int k = 0; k < 4; k++) {
-            const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
-            const v128_t wl = wasm_i8x16_sub(wasm_v128_and(raw, lo4), eight);
-            const v128_t wh = wasm_i8x16_sub(wasm_u8x16_shr(raw, 4), eight);
-            v128_t acc = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(wl), a0l);
-            acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(wl), a0h));
-            acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(wh), a1l));
-            d[k] = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(wh), a1h));
-        }
-        const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
-        const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
-        sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
-    }
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES)
+        sumf = q4_0_x4_step(bw, w_stride, ba, wasm_f32x4_splat(load_half(ba)), sumf);
     wasm_v128_store(s, sumf);
 }
 
