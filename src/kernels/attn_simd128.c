@@ -13,6 +13,7 @@
 #include <wasm_simd128.h>
 
 #include "attn.h"
+#include "kernels.h"
 #include "ref.h"
 
 /* 4 IEEE halves (zero-extended in u32 lanes) → floats: exponent+mantissa moved to a float's low bits and
@@ -135,6 +136,30 @@ static void accum(const float *tile, int32_t nj, int64_t ldt, const float *p, in
             wasm_v128_store(o + c + 4, a2), wasm_v128_store(o + c + 6, a3);
         }
     }
+}
+
+/* x = f32(f16(x)), round to nearest even, as ds2_half_to_float_inline(ds2_f32_to_f16(x)) bit for bit:
+ * half normals: the float's low 13 mantissa bits rounded away in the integer bits (a carry into the exponent
+ * is correct); half subnormals (|x| < 2^-14): |x| + 0.5 - 0.5 in float rounds to a multiple of 2^-24 (the
+ * ulp of [0.5, 1)), nearest even, exactly; ≥ 65520 → inf; NaN → quiet, top 10 payload bits kept. */
+static inline v128_t round_f16x4(v128_t x) {
+    const v128_t ax = wasm_v128_and(x, wasm_i32x4_splat(0x7fffffff)), sign = wasm_v128_xor(x, ax);
+    const v128_t odd = wasm_v128_and(wasm_u32x4_shr(ax, 13), wasm_i32x4_splat(1));
+    const v128_t rn = wasm_v128_and(wasm_i32x4_add(ax, wasm_i32x4_add(odd, wasm_i32x4_splat(0xfff))),
+                                    wasm_i32x4_splat((int32_t)0xffffe000u));
+    const v128_t half = wasm_f32x4_splat(0.5f);
+    const v128_t rs = wasm_f32x4_sub(wasm_f32x4_add(ax, half), half);
+    const v128_t nan = wasm_v128_or(wasm_v128_and(ax, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0x7fc00000));
+    v128_t r = wasm_v128_bitselect(rs, rn, wasm_i32x4_lt(ax, wasm_i32x4_splat(0x38800000)));
+    r = wasm_v128_bitselect(wasm_i32x4_splat(0x7f800000), r, wasm_i32x4_ge(ax, wasm_i32x4_splat(0x477ff000)));
+    r = wasm_v128_bitselect(nan, r, wasm_i32x4_gt(ax, wasm_i32x4_splat(0x7f800000)));
+    return wasm_v128_or(r, sign);
+}
+
+static void round_f16(float *x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, round_f16x4(wasm_v128_load(x + i)));
+    for (; i < n; i++) x[i] = ds2_half_to_float_inline(ds2_f32_to_f16(x[i]));
 }
 
 /* ---- f16 rows on doubles (attn.c: products of halves are exact in double, so multiply + add per product) - */
@@ -269,7 +294,8 @@ static void load_cols_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c
     }
 }
 
-const ds2_mqa_ops ds2_simd128_mqa_ops = {load_tile, scores, accum, NULL, load_tile_d, scores_d, accum_d, load_cols_d};
+const ds2_mqa_ops ds2_simd128_mqa_ops = {load_tile, scores,   accum,   round_f16,
+                                        load_tile_d, scores_d, accum_d, load_cols_d};
 
 void ds2_simd128_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) {
     ds2_mqa_tiled(a, h0, h1, scratch, &ds2_simd128_mqa_ops);
