@@ -345,7 +345,6 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
     float sumf = 0.0f;
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
     int8_t v[QKK];
-    int16_t sc16[16];
     for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
         const uint8_t *qs = bw + qs_off, *sm = bw + 4;
         for (int c = 0; c < 4; c++)
@@ -361,24 +360,26 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
                 wasm_v128_store(v + 64 * c + 16 * h, vl);
                 wasm_v128_store(v + 64 * c + 32 + 16 * h, vh);
             }
-        int sumi = 0;
-        for (int j = 0; j < 8; j++) {
-            int sc, mn;
-            if (j < 4) {
-                sc = sm[j] & 63;
-                mn = sm[j + 4] & 63;
-            } else {
-                sc = (sm[j + 4] & 0x0f) | ((sm[j - 4] >> 6) << 4);
-                mn = (sm[j + 4] >> 4) | ((sm[j] >> 6) << 4);
-            }
-            sc16[2 * j] = sc16[2 * j + 1] = (int16_t)sc;
-            int16_t b0, b1;
-            memcpy(&b0, ba + 260 + 4 * j, 2);
-            memcpy(&b1, ba + 262 + 4 * j, 2);
-            sumi += (b0 + b1) * mn;
-        }
+        /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
+         * u[0..1] = scales 0..7, u[2..3] = mins 0..7 */
+        uint32_t u[4];
+        memcpy(u, sm, 12);
+        u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+        const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
+        u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+        u[2] = mins03;
+        u[0] &= 0x3f3f3f3fu;
+        const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));     /* scales 0..7, int16 */
+        const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2)); /* mins 0..7, int16 */
+        /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: each min twice, against the 16 int16 bsums (exact int) */
+        const v128_t ms = wasm_i32x4_add(
+            wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
+            wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
+        const int sumi = hsum_i32x4(ms);
         v128_t l0, l1;
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_v128_load(sc16), wasm_v128_load(sc16 + 8), &l0, &l1);
+        /* groups 2j and 2j+1 share scale j */
+        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_shuffle(scm, scm, 0, 0, 1, 1, 2, 2, 3, 3),
+                            wasm_i16x8_shuffle(scm, scm, 4, 4, 5, 5, 6, 6, 7, 7), &l0, &l1);
         const float da = load_f32(ba);
         const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
         sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
