@@ -35,6 +35,9 @@ static inline int32_t hsum_i32x4(v128_t v) {
     return wasm_i32x4_extract_lane(v, 0);
 }
 
+/* the high nibble of each byte: a 16-bit shift and a mask (x86 engines emulate i8x16.shr_u with several ops) */
+static inline v128_t hi_nibbles(v128_t v) { return wasm_v128_and(wasm_u16x8_shr(v, 4), wasm_i8x16_splat(0x0f)); }
+
 /* Σ w[j]·a[j] over 16 int8 pairs as 4 int32 partial sums (exact). */
 static inline v128_t dot_i8x16(v128_t w, v128_t a) {
     const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a));
@@ -156,7 +159,7 @@ void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const voi
     for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
         const v128_t raw = wasm_v128_load(bw + 2);
         const v128_t wl = wasm_i8x16_sub(wasm_v128_and(raw, lo4), eight);   /* elements 0..15 */
-        const v128_t wh = wasm_i8x16_sub(wasm_u8x16_shr(raw, 4), eight);     /* elements 16..31 */
+        const v128_t wh = wasm_i8x16_sub(hi_nibbles(raw), eight);     /* elements 16..31 */
         const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 2)), dot_i8x16(wh, wasm_v128_load(ba + 18)));
         sumf += (float)hsum_i32x4(acc) * (load_half(bw) * load_half(ba));
     }
@@ -350,7 +353,7 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
         for (int c = 0; c < 4; c++)
             for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
                 const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
-                v128_t vl = wasm_v128_and(q, lo4), vh = wasm_u8x16_shr(q, 4);
+                v128_t vl = wasm_v128_and(q, lo4), vh = wasm_v128_and(wasm_u16x8_shr(q, 4), lo4); /* i16 shift: one op */
                 if (qh_off) {
                     const v128_t qh = wasm_v128_load(bw + qh_off + 16 * h);
                     const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
@@ -407,10 +410,11 @@ void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const voi
                 const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
                 const v128_t l0 = wasm_v128_load(ql), l1 = wasm_v128_load(ql + 32), h = wasm_v128_load(qh);
                 int8_t *o = v + 128 * half + 16 * k;
-                wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i8x16_shl(h, 4), m30)), k32));
-                wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i8x16_shl(h, 2), m30)), k32));
-                wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l0, 4), wasm_v128_and(h, m30)), k32));
-                wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(l1, 4), wasm_v128_and(wasm_u8x16_shr(h, 2), m30)), k32));
+                /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
+                wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i16x8_shl(h, 4), m30)), k32));
+                wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i16x8_shl(h, 2), m30)), k32));
+                wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), lo4), wasm_v128_and(h, m30)), k32));
+                wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), lo4), wasm_v128_and(wasm_u16x8_shr(h, 2), m30)), k32));
             }
         const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
         v128_t l0, l1;
@@ -441,7 +445,7 @@ static inline void q5_0_values(const uint8_t *b, v128_t *lo, v128_t *hi) {
     const v128_t s0 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h0, bit), bit), b10);
     const v128_t s1 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h1, bit), bit), b10);
     *lo = wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), s0), wasm_i8x16_splat(16));
-    *hi = wasm_i8x16_sub(wasm_v128_or(wasm_u8x16_shr(raw, 4), s1), wasm_i8x16_splat(16));
+    *hi = wasm_i8x16_sub(wasm_v128_or(hi_nibbles(raw), s1), wasm_i8x16_splat(16));
 }
 
 void ds2_simd128_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
@@ -485,7 +489,7 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const v
     float sumf = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
         const v128_t raw = wasm_v128_load(bw + 2);
-        const v128_t wl = wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), wh = wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4));
+        const v128_t wl = wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), wh = wasm_i8x16_swizzle(table, hi_nibbles(raw));
         const v128_t acc = wasm_i32x4_add(dot_i8x16(wl, wasm_v128_load(ba + 2)), dot_i8x16(wh, wasm_v128_load(ba + 18)));
         sumf += (load_half(ba) * load_half(bw)) * (float)hsum_i32x4(acc);
     }
@@ -502,7 +506,7 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size
         for (int k = 0; k < 4; k++) {
             const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
             d[k] = wasm_i32x4_add(dot_i8x16(wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), a0),
-                                  dot_i8x16(wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4)), a1));
+                                  dot_i8x16(wasm_i8x16_swizzle(table, hi_nibbles(raw)), a1));
         }
         const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
         const v128_t dd = wasm_f32x4_mul(wasm_f32x4_splat(load_half(ba)), load_half4(bw, w_stride));
@@ -538,7 +542,7 @@ void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const voi
                 for (int j = 0; j < 4; j++) {
                     const v128_t bit = wasm_i8x16_splat((int8_t)(1 << (4 * half + j)));
                     const v128_t set = wasm_i8x16_eq(wasm_v128_and(hm, bit), bit);
-                    const v128_t lo = wasm_v128_and(wasm_u8x16_shr(q, 2 * j), m3);
+                    const v128_t lo = wasm_v128_and(wasm_u16x8_shr(q, 2 * j), m3) /* mask drops cross-byte bits */;
                     wasm_v128_store(v + 128 * half + 32 * j + 16 * hh, wasm_i8x16_sub(lo, wasm_v128_andnot(four, set)));
                 }
             }
@@ -568,7 +572,7 @@ void ds2_simd128_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const voi
         for (int half = 0; half < 2; half++)
             for (int j = 0; j < 4; j++)
                 for (int k = 0; k < 2; k++) { /* 16 elements with scale sc[8·half + 2j + k] */
-                    const v128_t wq = wasm_v128_and(wasm_u8x16_shr(wasm_v128_load(bw + 16 + 32 * half + 16 * k), 2 * j), m3);
+                    const v128_t wq = wasm_v128_and(wasm_u16x8_shr(wasm_v128_load(bw + 16 + 32 * half + 16 * k), 2 * j), m3);
                     const v128_t aq = wasm_v128_load(ba + 4 + 128 * half + 32 * j + 16 * k);
                     const v128_t p = dot_i8x16(wq, aq);
                     acc = wasm_i32x4_add(acc, wasm_i32x4_mul(p, wasm_i32x4_splat(sc[8 * half + 2 * j + k] & 0x0f)));
@@ -593,7 +597,7 @@ void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const v
             const v128_t raw = wasm_v128_load(bw + 8 + 16 * ib);
             const uint8_t *q8 = ba + 4 + 32 * ib;
             const v128_t acc = wasm_i32x4_add(dot_i8x16(wasm_i8x16_swizzle(table, wasm_v128_and(raw, lo4)), wasm_v128_load(q8)),
-                                              dot_i8x16(wasm_i8x16_swizzle(table, wasm_u8x16_shr(raw, 4)), wasm_v128_load(q8 + 16)));
+                                              dot_i8x16(wasm_i8x16_swizzle(table, hi_nibbles(raw)), wasm_v128_load(q8 + 16)));
             const int ls = ((bw[4 + ib / 2] >> (4 * (ib % 2))) & 0x0f) | (((h >> (2 * ib)) & 3) << 4);
             const float dl = d4d8 * (float)(ls - 32);
             sumf += dl * (float)hsum_i32x4(acc);
@@ -608,7 +612,7 @@ void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const v
 /* unsigned 4/5-bit values, elements 0..15 in *lo, 16..31 in *hi */
 static inline void q41_51_values(const uint8_t *b, int has_qh, v128_t *lo, v128_t *hi) {
     const v128_t raw = wasm_v128_load(b + (has_qh ? 8 : 4));
-    v128_t l = wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), h = wasm_u8x16_shr(raw, 4);
+    v128_t l = wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), h = hi_nibbles(raw);
     if (has_qh) {
         v128_t q5l, q5h; /* Q5_0's values + 16 are nibble | 5th bit */
         q5_0_values(b + 2, &q5l, &q5h); /* reads qh at b + 4 and qs at b + 8 */
