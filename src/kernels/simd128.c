@@ -343,26 +343,24 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
 
 /* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
+/* one pair of groups (16 values each in wg, wh; activations at qa) with its int16 scale pair sc, added to the
+ * lanes as in lanes_dot16_simd128, from registers (no round trip of the values through memory) */
+static inline void pair_dot_simd128(v128_t wg, v128_t wh, const uint8_t *qa, v128_t sc, v128_t *l0, v128_t *l1) {
+    const v128_t ag = wasm_v128_load(qa), ah = wasm_v128_load(qa + 16);
+    const v128_t sg = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(wg), wasm_i16x8_extend_low_i8x16(ag)),
+                                     wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(wg), wasm_i16x8_extend_high_i8x16(ag)));
+    const v128_t sh = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(wh), wasm_i16x8_extend_low_i8x16(ah)),
+                                     wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(wh), wasm_i16x8_extend_high_i8x16(ah)));
+    *l0 = wasm_i32x4_add(*l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 0, 8, 1, 9, 2, 10, 3, 11), sc));
+    *l1 = wasm_i32x4_add(*l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc));
+}
+
 static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
     float sumf = 0.0f;
     v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
-    int8_t v[QKK];
     for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
         const uint8_t *qs = bw + qs_off, *sm = bw + 4;
-        for (int c = 0; c < 4; c++)
-            for (int h = 0; h < 2; h++) { /* 64 elements per 32 bytes: low nibbles then high nibbles */
-                const v128_t q = wasm_v128_load(qs + 32 * c + 16 * h);
-                v128_t vl = wasm_v128_and(q, lo4), vh = wasm_v128_and(wasm_u16x8_shr(q, 4), lo4); /* i16 shift: one op */
-                if (qh_off) {
-                    const v128_t qh = wasm_v128_load(bw + qh_off + 16 * h);
-                    const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
-                    vl = wasm_v128_or(vl, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, ml), ml), b10));
-                    vh = wasm_v128_or(vh, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, mh), mh), b10));
-                }
-                wasm_v128_store(v + 64 * c + 16 * h, vl);
-                wasm_v128_store(v + 64 * c + 32 + 16 * h, vh);
-            }
         /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
          * u[0..1] = scales 0..7, u[2..3] = mins 0..7 */
         uint32_t u[4];
@@ -379,10 +377,33 @@ static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t
             wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
             wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
         const int sumi = hsum_i32x4(ms);
-        v128_t l0, l1;
-        /* groups 2j and 2j+1 share scale j */
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_shuffle(scm, scm, 0, 0, 1, 1, 2, 2, 3, 3),
-                            wasm_i16x8_shuffle(scm, scm, 4, 4, 5, 5, 6, 6, 7, 7), &l0, &l1);
+        /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); groups 2j and
+         * 2j+1 share scale j */
+        v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+        const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : wasm_i32x4_splat(0),
+                     qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
+#define Q45K_CHUNK(c)                                                                                              \
+    do {                                                                                                           \
+        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);                  \
+        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0), vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1); \
+        if (qh_off) {                                                                                              \
+            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c)))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c)))); \
+            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));                \
+            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));                \
+            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));                \
+            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));                \
+        }                                                                                                          \
+        pair_dot_simd128(vl0, vl1, ba + 4 + 64 * (c), wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c), 2 * (c), 2 * (c), \
+                                                                          2 * (c), 2 * (c), 2 * (c), 2 * (c)), &l0, &l1); \
+        pair_dot_simd128(vh0, vh1, ba + 4 + 64 * (c) + 32,                                                         \
+                         wasm_i16x8_shuffle(scm, scm, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, \
+                                            2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1), &l0, &l1);                      \
+    } while (0)
+        Q45K_CHUNK(0);
+        Q45K_CHUNK(1);
+        Q45K_CHUNK(2);
+        Q45K_CHUNK(3);
+#undef Q45K_CHUNK
         const float da = load_f32(ba);
         const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
         sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
