@@ -227,7 +227,14 @@ static inline v128_t hsum4_i32x4(v128_t v0, v128_t v1, v128_t v2, v128_t v3) {
 static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
     uint16_t h[4];
     for (int k = 0; k < 4; k++) memcpy(&h[k], p0 + (size_t)k * stride, 2);
-    return half4_to_f32(wasm_i32x4_make(h[0], h[1], h[2], h[3]));
+    const v128_t hv = wasm_i32x4_make(h[0], h[1], h[2], h[3]);
+    /* finite halves (all real scales) in 4 steps: the half's bits moved to a float's (sign to bit 31, exponent +
+     * mantissa to bits 13..27, by an arithmetic shift whose copies of the sign are masked off), times 2^112: the
+     * same exact value as half4_to_f32, signed zero included; exponent 31 (inf / NaN) takes the full path */
+    const v128_t is_special = wasm_i32x4_eq(wasm_v128_and(hv, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
+    if (wasm_v128_any_true(is_special)) return half4_to_f32(hv);
+    const v128_t bits = wasm_v128_and(wasm_i32x4_shr(wasm_i32x4_shl(hv, 16), 3), wasm_i32x4_splat((int32_t)0x8fffffff));
+    return wasm_f32x4_mul(bits, wasm_f32x4_splat(5.192296858534828e+33f)); /* 2^112 */
 }
 
 /* one block of the four rows: sumf + lane-wise (float)sumi·(d_w·d_a), the single-row kernel's float steps */
