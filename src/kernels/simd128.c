@@ -50,14 +50,6 @@ static inline v128_t dot_i8x16(v128_t w, v128_t a) {
     return wasm_i32x4_add(lo, hi);
 }
 
-/* Σ over 16 int8 pairs at w and a, widened by v128.load8x8_s (one sign-extending load, pmovsxbw m64 on x86,
- * instead of a load plus the widening of each half) */
-static inline v128_t dot_i8x16_mem(const uint8_t *w, const uint8_t *a) {
-    const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w), wasm_i16x8_load8x8(a));
-    const v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_load8x8(w + 8), wasm_i16x8_load8x8(a + 8));
-    return wasm_i32x4_add(lo, hi);
-}
-
 /* ---- F32 · F32, F16 · F16: float products, double lanes --------------------------------------------------- */
 
 static inline void acc_products(v128_t p, v128_t *acc0, v128_t *acc1) {
@@ -158,7 +150,8 @@ void ds2_simd128_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *w, const voi
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     float sumf = 0.0f;
     for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
-        const v128_t acc = wasm_i32x4_add(dot_i8x16_mem(bw + 2, ba + 2), dot_i8x16_mem(bw + 18, ba + 18));
+        const v128_t acc = wasm_i32x4_add(dot_i8x16(wasm_v128_load(bw + 2), wasm_v128_load(ba + 2)),
+                                          dot_i8x16(wasm_v128_load(bw + 18), wasm_v128_load(ba + 18)));
         sumf += (float)hsum_i32x4(acc) * (load_half(bw) * load_half(ba));
     }
     *s = sumf;
@@ -251,10 +244,11 @@ static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
 
 /* one block of the four rows: sumf + lane-wise (float)sumi·(d_w·d_a), the single-row kernel's float steps */
 static inline v128_t q8_0_x4_step(const uint8_t *bw, size_t w_stride, const uint8_t *ba, v128_t da, v128_t sumf) {
+    const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
     v128_t d[4];
     for (int k = 0; k < 4; k++) {
         const uint8_t *r = bw + k * w_stride;
-        d[k] = wasm_i32x4_add(dot_i8x16_mem(r + 2, ba + 2), dot_i8x16_mem(r + 18, ba + 18));
+        d[k] = wasm_i32x4_add(dot_i8x16(wasm_v128_load(r + 2), a0), dot_i8x16(wasm_v128_load(r + 18), a1));
     }
     const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3])); /* exact: < 2^24 */
     const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), da);
