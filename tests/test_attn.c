@@ -220,16 +220,6 @@ TEST(threads_share_one_call_bitwise) {
 /* The active set's vector f16 rounding (queries and probabilities of an f16 cache) == the scalar conversion, bit
  * for bit, over a sweep of all float bit patterns and the edges: half subnormals and their halfway points, the
  * overflow threshold 65520, infinities and NaNs (any NaN in, a NaN out). */
-static uint32_t f2u(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float u2f(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 TEST(round_f16_matches_scalar) {
     const ds2_mqa_ops *ops = ds2_mqa_ops_get();
     if (!ops || !ops->round_f16) {
@@ -239,11 +229,11 @@ TEST(round_f16_matches_scalar) {
     enum { N = 70000 + 64 };
     float *x = malloc(N * sizeof(float));
     int64_t n = 0;
-    for (uint64_t u = 0; u < 0x100000000ull && n < 70000; u += 65521) x[n++] = u2f((uint32_t)u);
+    for (uint64_t u = 0; u < 0x100000000ull && n < 70000; u += 65521) x[n++] = f32_from_bits((uint32_t)u);
     const float edges[] = {0.0f, -0.0f, 5.9604645e-8f /* 2^-24 */, 2.9802322e-8f /* 2^-25, a tie */,
                            2.9802326e-8f, 8.940697e-8f /* 1.5·2^-24, a tie */, 6.0975552e-5f, 6.1035156e-5f,
                            65504.0f, 65519.996f, 65520.0f, -65520.0f, 1e30f, INFINITY, -INFINITY, NAN,
-                           u2f(0x7f800001u) /* signalling NaN */, u2f(0x00000001u), u2f(0x807fffffu), 1.0f, -1.0f,
+                           f32_from_bits(0x7f800001u) /* signalling NaN */, f32_from_bits(0x00000001u), f32_from_bits(0x807fffffu), 1.0f, -1.0f,
                            0.1f, 3.1415927f, 2049.0f, 2051.0f /* ties at the mantissa's end */, 1.00048828125f};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) x[n++] = edges[i];
     float *y = malloc((size_t)n * sizeof(float));
@@ -252,8 +242,8 @@ TEST(round_f16_matches_scalar) {
     int64_t bad = 0;
     for (int64_t i = 0; i < n; i++) {
         const float want = ds2_f16_to_f32(ds2_f32_to_f16(x[i]));
-        const int ok = isnan(want) ? isnan(y[i]) : f2u(want) == f2u(y[i]);
-        if (!ok && bad++ < 5) printf("  round_f16(%a = 0x%08x) = %a, scalar %a\n", x[i], f2u(x[i]), y[i], want);
+        const int ok = isnan(want) ? isnan(y[i]) : f32_bits(want) == f32_bits(y[i]);
+        if (!ok && bad++ < 5) printf("  round_f16(%a = 0x%08x) = %a, scalar %a\n", x[i], f32_bits(x[i]), y[i], want);
     }
     ASSERT_EQ_I64(bad, 0);
     free(x);

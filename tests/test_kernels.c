@@ -17,17 +17,6 @@
 
 #include "rng.h"
 
-static uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* IEEE half value from its fields, in double (independent of the code under test). */
 static double half_value(uint16_t h) {
     int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
