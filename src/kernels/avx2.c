@@ -808,6 +808,39 @@ static void q32_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, cons
     _mm_storeu_ps(out[1], _mm256_extractf128_ps(sumf, 1));
 }
 
+/* The K-quant tiles' float steps, shared by the AVX2 and VNNI tiles (which differ only in their integer
+ * multiply-adds). Per super-block: sums[2k+t] += (d_w[k]·d_a[t])·lanes of acc[2k+t]. */
+static inline void kq_scale_acc(__m256 sums[8], const __m256i acc[8], const float dw[4], float da0, float da1) {
+    for (int k = 0; k < 4; k++) {
+        sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(dw[k] * da0), _mm256_cvtepi32_ps(acc[2 * k])));
+        sums[2 * k + 1] =
+            _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(dw[k] * da1), _mm256_cvtepi32_ps(acc[2 * k + 1])));
+    }
+}
+/* one token's mins term for the four rows: sumf − (dmin·d_a)·Σ bsums·mins (bs: the token's 16 block sums,
+ * mn[k]: row k's 16 mins, int16) */
+static inline __m128 kq_sub_mins(__m128 sumf, __m128 dmin, const void *bs, const void *const mn[4], float da) {
+    const __m256i b = _mm256_load_si256((const __m256i *)bs);
+    __m256i m[4];
+    for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(b, _mm256_load_si256((const __m256i *)mn[k]));
+    const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
+    return _mm_sub_ps(sumf, _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(da)), sumi));
+}
+/* out[t][k] = base + sums[2k+t] lanes 0..7 in order; base = lane k of sumf[t] (mins), or 0 without mins */
+static inline void kq_finish(float out[2][4], const __m128 *sumf, const __m256 sums[8]) {
+    for (int t = 0; t < 2; t++) {
+        float f[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (sumf) _mm_storeu_ps(f, sumf[t]);
+        for (int k = 0; k < 4; k++) {
+            float l[8];
+            _mm256_storeu_ps(l, sums[2 * k + t]);
+            float s = f[k];
+            for (int j = 0; j < 8; j++) s += l[j];
+            out[t][k] = s;
+        }
+    }
+}
+
 /* kq: per super-block 8 int32 lane vectors (row k, token t), then the reference's float steps per (k, t):
  * sums[l] += (d_w·d_a)·lane[l]; with mins sumf −= (dmin·d_a)·Σ bsums·mins (four rows in one __m128);
  * finally sumf + sums[0] + … + sums[7] in order. */
@@ -832,33 +865,15 @@ static inline void kq_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0
                 acc[2 * k + 1] = _mm256_add_epi32(acc[2 * k + 1], _mm256_madd_epi16(wv, av1));
             }
         }
-        for (int k = 0; k < 4; k++) {
-            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
-            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
-        }
+        kq_scale_acc(sums, acc, (const float[4]){wb[0].d, wb[1].d, wb[2].d, wb[3].d}, xb0->d, xb1->d);
         if (has_min) {
+            const void *mn[4] = {wb[0].mn, wb[1].mn, wb[2].mn, wb[3].mn};
             const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
-            for (int t = 0; t < 2; t++) {
-                const gp_kq_a *xb = t ? xb1 : xb0;
-                const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
-                __m256i m[4];
-                for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
-                const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
-                sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
-            }
+            sumf[0] = kq_sub_mins(sumf[0], dmin, xb0->bs, mn, xb0->d);
+            sumf[1] = kq_sub_mins(sumf[1], dmin, xb1->bs, mn, xb1->d);
         }
     }
-    for (int t = 0; t < 2; t++) {
-        float f[4];
-        _mm_storeu_ps(f, sumf[t]);
-        for (int k = 0; k < 4; k++) {
-            float l[8];
-            _mm256_storeu_ps(l, sums[2 * k + t]);
-            float s = f[k];
-            for (int j = 0; j < 8; j++) s += l[j];
-            out[t][k] = s;
-        }
-    }
+    kq_finish(out, sumf, sums);
 }
 static void kq_tile_nomin_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
     kq_tile_avx2(nb, w4, a0, a1, out, 0);
@@ -887,31 +902,13 @@ static void kq8_tile_avx2(int64_t nb, const uint8_t *w4, const uint8_t *a0, cons
                 acc[2 * k + 1] = _mm256_add_epi32(acc[2 * k + 1], _mm256_madd_epi16(_mm256_maddubs_epi16(wv, av1), sp));
             }
         }
-        for (int k = 0; k < 4; k++) {
-            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
-            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
-        }
+        kq_scale_acc(sums, acc, (const float[4]){wb[0].d, wb[1].d, wb[2].d, wb[3].d}, xb0->d, xb1->d);
+        const void *mn[4] = {wb[0].mn, wb[1].mn, wb[2].mn, wb[3].mn};
         const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
-        for (int t = 0; t < 2; t++) {
-            const gp_kq8_a *xb = t ? xb1 : xb0;
-            const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
-            __m256i m[4];
-            for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
-            const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
-            sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
-        }
+        sumf[0] = kq_sub_mins(sumf[0], dmin, xb0->bs, mn, xb0->d);
+        sumf[1] = kq_sub_mins(sumf[1], dmin, xb1->bs, mn, xb1->d);
     }
-    for (int t = 0; t < 2; t++) {
-        float f[4];
-        _mm_storeu_ps(f, sumf[t]);
-        for (int k = 0; k < 4; k++) {
-            float l[8];
-            _mm256_storeu_ps(l, sums[2 * k + t]);
-            float s = f[k];
-            for (int j = 0; j < 8; j++) s += l[j];
-            out[t][k] = s;
-        }
-    }
+    kq_finish(out, sumf, sums);
 }
 
 /* 8×8 transpose: out[j] lane i = in[i] lane j */
@@ -1052,19 +1049,9 @@ static VNNI_TARGET void kq_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_
                 acc[2 * k + 1] = _mm256_dpwssd_epi32(acc[2 * k + 1], wv, av1);
             }
         }
-        for (int k = 0; k < 4; k++) {
-            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
-            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
-        }
+        kq_scale_acc(sums, acc, (const float[4]){wb[0].d, wb[1].d, wb[2].d, wb[3].d}, xb0->d, xb1->d);
     }
-    for (int t = 0; t < 2; t++)
-        for (int k = 0; k < 4; k++) { /* no mins (Q6_K, Q3_K): the reference's lanes_finish from 0 */
-            float l[8];
-            _mm256_storeu_ps(l, sums[2 * k + t]);
-            float s = 0.0f;
-            for (int j = 0; j < 8; j++) s += l[j];
-            out[t][k] = s;
-        }
+    kq_finish(out, NULL, sums); /* no mins (Q6_K, Q3_K): the reference's lanes_finish from 0 */
 }
 
 /* kq8 with VNNI: the 16-bit multiply-add of the byte products and the add in one vpdpwssd */
@@ -1089,31 +1076,13 @@ static VNNI_TARGET void kq8_tile_vnni(int64_t nb, const uint8_t *w4, const uint8
                 acc[2 * k + 1] = _mm256_dpwssd_epi32(acc[2 * k + 1], _mm256_maddubs_epi16(wv, av1), sp);
             }
         }
-        for (int k = 0; k < 4; k++) {
-            sums[2 * k] = _mm256_add_ps(sums[2 * k], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb0->d), _mm256_cvtepi32_ps(acc[2 * k])));
-            sums[2 * k + 1] = _mm256_add_ps(sums[2 * k + 1], _mm256_mul_ps(_mm256_set1_ps(wb[k].d * xb1->d), _mm256_cvtepi32_ps(acc[2 * k + 1])));
-        }
+        kq_scale_acc(sums, acc, (const float[4]){wb[0].d, wb[1].d, wb[2].d, wb[3].d}, xb0->d, xb1->d);
+        const void *mn[4] = {wb[0].mn, wb[1].mn, wb[2].mn, wb[3].mn};
         const __m128 dmin = _mm_setr_ps(wb[0].dmin, wb[1].dmin, wb[2].dmin, wb[3].dmin);
-        for (int t = 0; t < 2; t++) {
-            const gp_kq8_a *xb = t ? xb1 : xb0;
-            const __m256i bs = _mm256_load_si256((const __m256i *)xb->bs);
-            __m256i m[4];
-            for (int k = 0; k < 4; k++) m[k] = _mm256_madd_epi16(bs, _mm256_load_si256((const __m256i *)wb[k].mn));
-            const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(m[0], m[1], m[2], m[3]));
-            sumf[t] = _mm_sub_ps(sumf[t], _mm_mul_ps(_mm_mul_ps(dmin, _mm_set1_ps(xb->d)), sumi));
-        }
+        sumf[0] = kq_sub_mins(sumf[0], dmin, xb0->bs, mn, xb0->d);
+        sumf[1] = kq_sub_mins(sumf[1], dmin, xb1->bs, mn, xb1->d);
     }
-    for (int t = 0; t < 2; t++) {
-        float f[4];
-        _mm_storeu_ps(f, sumf[t]);
-        for (int k = 0; k < 4; k++) {
-            float l[8];
-            _mm256_storeu_ps(l, sums[2 * k + t]);
-            float s = f[k];
-            for (int j = 0; j < 8; j++) s += l[j];
-            out[t][k] = s;
-        }
-    }
+    kq_finish(out, sumf, sums);
 }
 
 #define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
