@@ -38,6 +38,7 @@ export interface LoadOptions {
     nBatch?: number;
     /** Engine threads (SIMD + threads build only). */
     threads?: number;
+    /** KV-cache element type (default 'f16', as the C library, the CLI and llama.cpp: half the memory). */
     kvType?: 'f32' | 'f16';
     attn?: 'auto' | 'absorbed' | 'naive';
     /** Re-slice source chunks to at most this many bytes (tests: chunking must not matter). */

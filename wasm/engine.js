@@ -142,8 +142,8 @@ export class Engine {
 
     // ---- sessions -----------------------------------------------------------------------------------------
 
-    /** kvType: 'f32' | 'f16'; attn: 'auto' | 'absorbed' | 'naive'; 0 sizes mean the C defaults. */
-    sessionCreate(model, { nCtx = 0, nBatch = 0, nThreads = 1, kvType = 'f32', attn = 'auto' } = {}) {
+    /** kvType: 'f32' | 'f16' (default f16, as the C library, the CLI and llama.cpp); attn: 'auto' | 'absorbed' | 'naive'; 0 sizes mean the C defaults. */
+    sessionCreate(model, { nCtx = 0, nBatch = 0, nThreads = 1, kvType = 'f16', attn = 'auto' } = {}) {
         const kv = { f32: 0, f16: 1 }[kvType], am = { auto: 0, absorbed: 1, naive: 2 }[attn];
         if (kv === undefined || am === undefined)
             throw new DS2Error('DS2_E_INVALID_ARG', `bad session option kvType=${kvType} attn=${attn}`);

@@ -134,7 +134,7 @@ async function load({ source, options = {} }, signal, id) {
         if (state.info.has_weights) state.session = e.sessionCreate(model, {
             nCtx: options.nCtx || 0, nBatch: options.nBatch || 0,
             nThreads: state.build.threads ? (options.threads || Math.min(4, state.build.features.cores || 1)) : 1,
-            kvType: options.kvType || 'f32', attn: options.attn || 'auto',
+            kvType: options.kvType || 'f16', attn: options.attn || 'auto',
         });
         state.model = model;
     } catch (err) {

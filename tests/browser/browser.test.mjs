@@ -19,7 +19,7 @@ before(async () => {
     try { ({ chromium } = await import('playwright-core')); } catch { chromium = null; }
     makeModel(dir, 'model', ['--seed', '51', '--dtype', 'q8_0']);
     want = nativeEval(`${dir}/model.gguf`, IDS, N).greedy;
-    wantText = execFileSync(NATIVE, ['run', '-m', `${dir}/model.gguf`, '-p', 'Hello world', '-n', '12', '--temp', '0', '--kv', 'f32'],
+    wantText = execFileSync(NATIVE, ['run', '-m', `${dir}/model.gguf`, '-p', 'Hello world', '-n', '12', '--temp', '0'],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).replace(/\n$/, '');
     if (chromium && fs.existsSync(CHROMIUM)) {
         browser = await chromium.launch({

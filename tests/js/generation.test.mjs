@@ -12,7 +12,7 @@ const variant = VARIANTS.find(wasmDir);
 const dir = tmpdir('gen');
 let file, model;
 const native = (args, input) => execFileSync(NATIVE, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-const GREEDY = ['--temp', '0', '--kv', 'f32'];
+const GREEDY = ['--temp', '0'];
 
 before(async () => {
     if (!variant) return;
@@ -182,7 +182,7 @@ test('sampler defaults come from C (ds2_sampler_default_params) and every sample
     // omitted options are the C defaults: the same ids as `ds2 run` with only temperature and seed given
     const run = (o, args, n = 16) => Promise.all([
         collect(model.generate('Hello world', { maxTokens: n, ...o })).then((r) => r.text),
-        native(['run', '-m', file, '-p', 'Hello world', '-n', String(n), '--kv', 'f32', ...args]).replace(/\n$/, ''),
+        native(['run', '-m', file, '-p', 'Hello world', '-n', String(n), ...args]).replace(/\n$/, ''),
     ]);
     let [js, c] = await run({ temperature: 0.9, seed: 3 }, ['--temp', '0.9', '--seed', '3']);
     assert.equal(js, c);

@@ -33,11 +33,12 @@ export function makeModel(dir, name, args = []) {
     return out;
 }
 
-/** The native CLI's greedy continuation and every prompt position's logits: the reference. */
-export function nativeEval(model, ids, n) {
+/** The native CLI's greedy continuation and every prompt position's logits: the reference. kv: the KV-cache type
+ * (default f16, the JS API's; `ds2 eval` alone defaults to f32). */
+export function nativeEval(model, ids, n, kv = 'f16') {
     const dir = tmpdir('native');
     const lp = path.join(dir, 'logits.f32');
-    const out = execFileSync(NATIVE, ['eval', '-m', model, '--tokens', ids.join(','), '-n', String(n), '--logits', lp],
+    const out = execFileSync(NATIVE, ['eval', '-m', model, '--tokens', ids.join(','), '-n', String(n), '--logits', lp, '--kv', kv],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const m = /^greedy:(.*)$/m.exec(out);
     const greedy = m ? m[1].trim().split(/\s+/).map(Number) : [];

@@ -40,7 +40,7 @@ test('generate streams the native greedy and seeded-sampled text', async (t) => 
         [{ temperature: 0 }, ['--temp', '0']],
         [{ temperature: 0.8, seed: 7 }, ['--temp', '0.8', '--seed', '7']],
     ]) {
-        const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', '--kv', 'f32', ...args]).replace(/\n$/, '');
+        const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', ...args]).replace(/\n$/, '');
         const pieces = [];
         const stream = model.generate('Hello world', { maxTokens: 12, ...opts });
         for await (const piece of stream) pieces.push(piece);
@@ -68,9 +68,9 @@ test('CLI: deepseek2-wasm run (text and ids) equals ds2 run / ds2 eval; chat ans
     if (!variant) return t.skip('no wasm build');
     const cli = (args, input) => execFileSync(process.execPath, [new URL('../../bin/deepseek2-wasm.mjs', import.meta.url).pathname,
         ...args, '--build', variant, '--wasm-dir', wasmDir(variant), '--quiet'], { encoding: 'utf8', input });
-    const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', '--temp', '0', '--kv', 'f32']);
+    const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', '--temp', '0']);
     assert.equal(cli(['run', '-m', file, '-p', 'Hello world', '-n', '12']), want);
-    const ids = /^greedy:(.*)$/m.exec(native(['eval', '-m', file, '--tokens', '9,8,7', '-n', '5']))[1].trim();
+    const ids = /^greedy:(.*)$/m.exec(native(['eval', '-m', file, '--tokens', '9,8,7', '-n', '5', '--kv', 'f16']))[1].trim();
     assert.equal(cli(['run', '-m', file, '--tokens', '9,8,7', '-n', '5']).trim(), ids);
     const out = cli(['chat', '-m', file, '-n', '4', '--system', 'Be brief.'], 'Hi\nAnd then?\n');
     assert.equal(out.split('\n').length - 1, 2, JSON.stringify(out)); // one reply line per user line

@@ -29,7 +29,7 @@ test('WASI CLI: info and eval agree with the native CLI', { skip }, () => {
         const info = wasi(['info', '-m', model]);
         assert.match(info, /architecture:\s+deepseek2/, `${name}: info names the architecture`);
 
-        const ref = nativeEval(model, ids, 12);
+        const ref = nativeEval(model, ids, 12, 'f32'); // both CLIs' eval default
         const lp = path.join(dir, `${name}.wasi.f32`); // an output path must be absolute under WASI
         const out = wasi(['eval', '-m', model, '--tokens', ids.join(','), '-n', '12', '--logits', lp]);
         const greedy = /^greedy:(.*)$/m.exec(out)[1].trim().split(/\s+/).map(Number);
@@ -69,7 +69,7 @@ test('WASI CLI: a 130 MB model runs (repeatedly) and agrees with the native CLI'
             '--v-head', '32']);
         assert.ok(fs.statSync(model).size > 100e6, 'the model has more than 100 MB');
         const ids = [1, 2, 3, 4, 500, 3999];
-        const ref = nativeEval(model, ids, 8);
+        const ref = nativeEval(model, ids, 8, 'f32');
         assert.equal(ref.greedy.length, 8);
         for (let run = 0; run < 4; run++) {
             const out = wasi(['eval', '-m', model, '--tokens', ids.join(','), '-n', '8']);
