@@ -39,6 +39,6 @@ ds2_status ds2_forward(ds2_session *s, const int32_t *tokens, int32_t T, ds2_log
     const int32_t first = mode == DS2_LOGITS_ALL ? 0 : T - 1, n = T - first;
     for (int32_t t = first; t < T; t++)
         ds2_rmsnorm(s->a + (size_t)(t - first) * D, s->x + (size_t)t * D, w->output_norm.data, D, hp->rms_eps);
-    ds2_matmul(s->pool, logits, V, w->output.data, w->output.type, s->a, D, V, n, s->qbuf);
+    ds2_matmul(s->pool, logits, V, w->output.data, w->output.mtype, s->a, D, V, n, s->qbuf);
     return DS2_OK;
 }

@@ -244,14 +244,14 @@ void ds2_mla_forward(ds2_session *s, int l, int32_t T, int naive) {
     /* query: q = W_UQ·RMSNorm(W_DQ·a) with q-LoRA, else q = W_Q·a   → [T][H][dn | dr] */
     if (hp->q_lora_rank > 0) {
         const int64_t r = hp->q_lora_rank;
-        ds2_matmul(s->pool, s->cq, r, L->q_a.data, L->q_a.type, s->a, D, r, T, s->qbuf);
+        ds2_matmul(s->pool, s->cq, r, L->q_a.data, L->q_a.mtype, s->a, D, r, T, s->qbuf);
         for (int32_t t = 0; t < T; t++) ds2_rmsnorm(s->cq + t * r, s->cq + t * r, L->q_a_norm.data, r, hp->rms_eps);
-        ds2_matmul(s->pool, s->q, H * dq, L->q_b.data, L->q_b.type, s->cq, r, H * dq, T, s->qbuf);
+        ds2_matmul(s->pool, s->q, H * dq, L->q_b.data, L->q_b.mtype, s->cq, r, H * dq, T, s->qbuf);
     } else {
-        ds2_matmul(s->pool, s->q, H * dq, L->q.data, L->q.type, s->a, D, H * dq, T, s->qbuf);
+        ds2_matmul(s->pool, s->q, H * dq, L->q.data, L->q.mtype, s->a, D, H * dq, T, s->qbuf);
     }
     /* latent and rope key: kv_a = W_KVA·a = [c | k_pe_raw] */
-    ds2_matmul(s->pool, s->kva, dc + dr, L->kv_a_mqa.data, L->kv_a_mqa.type, s->a, D, dc + dr, T, s->qbuf);
+    ds2_matmul(s->pool, s->kva, dc + dr, L->kv_a_mqa.data, L->kv_a_mqa.mtype, s->a, D, dc + dr, T, s->qbuf);
     for (int32_t t = 0; t < T; t++) {
         const int32_t pos = s->n_past + t;
         float *cs = s->cs + (size_t)t * dr;
@@ -283,5 +283,5 @@ void ds2_mla_forward(ds2_session *s, int l, int32_t T, int naive) {
         }
     }
     /* out = W_O · concat_h o_h */
-    ds2_matmul(s->pool, s->tmp, D, L->attn_out.data, L->attn_out.type, s->o, H * dv, D, T, s->qbuf);
+    ds2_matmul(s->pool, s->tmp, D, L->attn_out.data, L->attn_out.mtype, s->o, H * dv, D, T, s->qbuf);
 }

@@ -235,6 +235,7 @@ ds2_status ds2_loader_finish(ds2_loader *l, ds2_model **out, ds2_error *err) {
     if (st == DS2_OK && !vocab_only) {
         st = ds2_weights_bind(l->g, &m->hp, &m->w, err);
         m->has_weights = st == DS2_OK;
+        if (m->has_weights) ds2_weights_repack(&m->w, &m->hp);
     }
     if (st != DS2_OK) {
         free(m);

@@ -289,8 +289,8 @@ static ffn_group swiglu_group(const ds2_tensor *gate, const ds2_tensor *up, cons
     g.wg = (const char *)gate->data + (size_t)(e * F) * gate->row_bytes;
     g.wu = (const char *)up->data + (size_t)(e * F) * up->row_bytes;
     g.wd = (const char *)down->data + (size_t)(e * D) * down->row_bytes;
-    g.tg = gate->type, g.tu = up->type, g.td = down->type;
-    g.same_act = ds2_type_traits_get(g.tg)->vec_dot_type == ds2_type_traits_get(g.tu)->vec_dot_type;
+    g.tg = gate->mtype, g.tu = up->mtype, g.td = down->mtype;
+    g.same_act = ds2_type_traits_get(gate->type)->vec_dot_type == ds2_type_traits_get(up->type)->vec_dot_type;
     g.F = F;
     return g;
 }

@@ -1,5 +1,6 @@
 /* weights.c — binds GGUF tensors by name into ds2_weights and checks dtype and shape against the
  * hyper-parameters (reference §3.4 table; §2.4 for the two generations of attention tensors). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +45,7 @@ static ds2_status bind(binder *b, ds2_tensor *t, int required, int kind, int n, 
                         "tensor '%s' has data type %s, which this build cannot compute with", name,
                         ds2_dtype_name(gt->type));
     t->data = gt->data;
-    t->type = gt->type;
+    t->type = t->mtype = gt->type;
     memcpy(t->ne, gt->ne, sizeof t->ne);
     t->row_bytes = ds2_row_bytes(gt->type, gt->ne[0]);
     return DS2_OK;
@@ -146,6 +147,25 @@ ds2_status ds2_weights_bind(const ds2_gguf *g, ds2_hparams *hp, ds2_weights *w, 
         }
     }
     return DS2_OK;
+}
+
+/* ne[2]·ne[3] matrices of ne[1] rows (the experts: each is a product of its own); left row-major (and correct)
+ * if the kernels would not gain or the few KiB of scratch cannot be had */
+static void repack(ds2_tensor *t) {
+    if (t->data && ds2_repack_x4_wanted(t->type) &&
+        ds2_repack_x4((void *)(uintptr_t)t->data, t->type, t->ne[0], t->ne[1], t->ne[2] * t->ne[3]))
+        t->mtype = t->type | DS2_TYPE_X4;
+}
+
+void ds2_weights_repack(ds2_weights *w, const ds2_hparams *hp) {
+    for (int l = 0; l < hp->n_layer; l++) {
+        ds2_layer *L = &w->layers[l];
+        ds2_tensor *ts[] = {&L->q,         &L->q_a,      &L->q_b,       &L->kv_a_mqa,  &L->attn_out,
+                            &L->ffn_gate,  &L->ffn_up,   &L->ffn_down,  &L->gate_exps, &L->up_exps,
+                            &L->down_exps, &L->gate_shexp, &L->up_shexp, &L->down_shexp};
+        for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) repack(ts[i]);
+    }
+    if (w->output.data != w->token_embd.data) repack(&w->output); /* the embedding is read by rows */
 }
 
 void ds2_weights_free(ds2_weights *w) {

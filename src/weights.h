@@ -15,6 +15,7 @@ typedef struct ds2_tensor {
     int32_t type;
     int64_t ne[4];
     size_t row_bytes;
+    int32_t mtype; /* type as the matrix products take it: type, | DS2_TYPE_X4 once interleaved (weights.c) */
 } ds2_tensor;
 
 typedef struct ds2_layer {
@@ -45,6 +46,10 @@ typedef struct ds2_weights {
 
 /* Binds every tensor; fills hp->n_vocab / q_lora_rank from shapes where the metadata is silent. */
 ds2_status ds2_weights_bind(const ds2_gguf *g, ds2_hparams *hp, ds2_weights *w, ds2_error *err);
+/* Rewrites the matrices that only the matrix products read (projections, experts, the output head unless it is
+ * the embedding) into the interleaved layout where the active kernel set wants it (kernels.h DS2_TYPE_X4),
+ * setting their mtype. Needs the tensor data writable (the model's own copy). */
+void ds2_weights_repack(ds2_weights *w, const ds2_hparams *hp);
 void ds2_weights_free(ds2_weights *w);
 
 #endif

@@ -3,7 +3,7 @@
  * element, bit for bit: random shapes with tails (rows not a multiple
  * of the 4-row tile, odd token counts, token counts past one packed token block), odd row strides, odd byte
  * offsets, outputs with a row stride wider than the block (the gaps must stay untouched), and ds2_matmul over
- * 1..4 threads with the fast set vs the reference set.
+ * 1..4 threads with the fast set vs the reference set; the same for weights in the interleaved layout.
  * Where the active set has no GEMM form for a type (the reference set, a CPU without AVX2, a wasm build without
  * SIMD128) the test says so and checks that the reference set has none.
  */
@@ -100,7 +100,7 @@ static void check_gemm(int32_t wt, ds2_gemm_fn gemm, long *n_el) {
             for (int64_t rr = 0; rr < nr; rr++) random_rows(wt, W + ow + (size_t)rr * w_stride, w_stride);
             random_acts(wt, n, nt, A + oa, a_stride, rep % 4 == 0 ? 30.0f : 1.0f);
             for (int64_t i2 = 0; i2 < ldy * nt; i2++) y[i2] = -12345.0f; /* the gaps must keep this */
-            gemm(n, y, ldy, W + ow, w_stride, nr, A + oa, a_stride, nt);
+            gemm(n, y, ldy, W + ow, w_stride, 0, nr, A + oa, a_stride, nt);
             for (int64_t t = 0; t < nt; t++)
                 for (int64_t rr = 0; rr < ldy; rr++) {
                     const float got = y[t * ldy + rr];
@@ -118,6 +118,21 @@ static void check_gemm(int32_t wt, ds2_gemm_fn gemm, long *n_el) {
                               ds2_dtype_name(wt), (long long)n, (long long)nr, (long long)nt, (long long)t, (long long)rr,
                               got, want, want_ref);
                 }
+            if (ds2_vec_dot_x4_get(wt)) { /* the same rows interleaved (kernels.h DS2_TYPE_X4): the same bits */
+                const size_t rb = ds2_row_bytes(wt, n);
+                uint8_t *Wi = malloc(rb * (size_t)nr);
+                float *yi = malloc(sizeof(float) * (size_t)(ldy * nt));
+                for (int64_t rr = 0; rr < nr; rr++) memcpy(Wi + (size_t)rr * rb, W + ow + (size_t)rr * w_stride, rb);
+                ASSERT_TRUE(ds2_repack_x4(Wi, wt, n, nr, 1) == 1);
+                for (int64_t i2 = 0; i2 < ldy * nt; i2++) yi[i2] = -12345.0f;
+                gemm(n, yi, ldy, Wi, rb, 1, nr, A + oa, a_stride, nt);
+                if (memcmp(yi, y, sizeof(float) * (size_t)(ldy * nt)) != 0)
+                    FAIL_("%s n=%lld nr=%lld nt=%lld: interleaved rows give other outputs", ds2_dtype_name(wt),
+                          (long long)n, (long long)nr, (long long)nt);
+                *n_el += nr * nt;
+                free(Wi);
+                free(yi);
+            }
             free(W);
             free(A);
             free(y);
@@ -149,8 +164,8 @@ TEST(gemm_vs_reference) {
 /* On a CPU with AVX-512 VNNI the set uses VNNI tiles for some types; the plain AVX2 tiles they replace (what
  * CPUs without it run) are called directly here so that they stay tested on every x86-64 machine. */
 #define AVX2_GEMM(name)                                                                                          \
-    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
-                              const void *a, size_t a_stride, int64_t nt);
+    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4,         \
+                              int64_t nr, const void *a, size_t a_stride, int64_t nt);
 AVX2_GEMM(q4_0)
 AVX2_GEMM(q5_0)
 AVX2_GEMM(q8_0)
@@ -222,6 +237,70 @@ TEST(matmul_many_tokens_vs_reference) {
     for (int t = 2; t <= 4; t++) ds2_pool_free(pools[t]);
 }
 
+/* The interleaved layout (kernels.h DS2_TYPE_X4) through ds2_matmul: the row-major bits for every type with a
+ * four-row form, 1..4 threads, one token (the four-row kernels) and many (GEMM or row blocks), row counts with
+ * and without a row-major tail, a stack of matrices repacked at once; and under the reference set (no four-row
+ * forms: each group is read back row by row), as after switching kernel sets with a model loaded. */
+TEST(matmul_interleaved_vs_row_major) {
+    ds2_pool *pools[5] = {NULL};
+    for (int t = 2; t <= 4; t++) ASSERT_TRUE(ds2_pool_create(t, &pools[t], NULL) == DS2_OK);
+    int n_types = 0;
+    for (int i = 0; i < N_TYPES; i++) {
+        const int32_t wt = k_types[i];
+        ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+        if (!ds2_vec_dot_x4_get(wt)) continue;
+        n_types++;
+        const int64_t bl = block_len(wt), cols = bl * (bl == 256 ? 2 : 7);
+        const size_t wrb = ds2_row_bytes(wt, cols);
+        for (int rep = 0; rep < 8; rep++) {
+            const int64_t rows = rep == 0 ? 3 : 4 + (int64_t)(rng_u64() % 30), n_mat = 1 + rep % 3;
+            const int64_t n_tok = rep % 2 ? 1 : 1 + (int64_t)(rng_u64() % 12);
+            uint8_t *W = malloc(wrb * (size_t)(rows * n_mat)), *Wi = malloc(wrb * (size_t)(rows * n_mat));
+            float *x = malloc(sizeof(float) * (size_t)(cols * n_tok));
+            float *yr = malloc(sizeof(float) * (size_t)(rows * n_tok)), *yi = malloc(sizeof(float) * (size_t)(rows * n_tok));
+            void *qb = malloc(ds2_matmul_qbuf_bytes(wt, cols, n_tok) + 1);
+            random_rows(wt, W, wrb * (size_t)(rows * n_mat));
+            memcpy(Wi, W, wrb * (size_t)(rows * n_mat));
+            ASSERT_TRUE(ds2_repack_x4(Wi, wt, cols, rows, n_mat) == 1);
+            if (rows >= 4 && !memcmp(W, Wi, wrb * 4))
+                FAIL_("%s: repacking left the first group as it was", ds2_dtype_name(wt));
+            for (int64_t k = 0; k < cols * n_tok; k++) x[k] = rng_normalish();
+            for (int set = 0; set < 2; set++) {
+                ASSERT_TRUE(ds2_set_kernels(set ? "ref" : "auto", NULL) == DS2_OK);
+                for (int64_t m = 0; m < n_mat; m++) {
+                    const uint8_t *Wm = W + (size_t)(m * rows) * wrb, *Wim = Wi + (size_t)(m * rows) * wrb;
+                    ds2_matmul(NULL, yr, rows, Wm, wt, x, cols, rows, n_tok, qb);
+                    for (int nth = 1; nth <= 4; nth++) {
+                        memset(yi, 0, sizeof(float) * (size_t)(rows * n_tok));
+                        ds2_matmul(nth > 1 ? pools[nth] : NULL, yi, rows, Wim, wt | DS2_TYPE_X4, x, cols, rows, n_tok, qb);
+                        if (memcmp(yi, yr, sizeof(float) * (size_t)(rows * n_tok)) != 0)
+                            FAIL_("%s %s set, rows %lld, %lld tokens, %d threads: interleaved differs from row-major",
+                                  ds2_dtype_name(wt), set ? "ref" : "auto", (long long)rows, (long long)n_tok, nth);
+                    }
+                    /* a share that starts on a group and ends on one or at the last row */
+                    const int64_t r0 = rows >= 8 ? 4 : 0;
+                    memset(yi, 0, sizeof(float) * (size_t)(rows * n_tok));
+                    ds2_matmul_q_rows(yi, rows, Wim, wt | DS2_TYPE_X4, qb, cols, r0, rows, n_tok);
+                    for (int64_t t = 0; t < n_tok; t++)
+                        if (memcmp(yi + t * rows + r0, yr + t * rows + r0, sizeof(float) * (size_t)(rows - r0)) != 0)
+                            FAIL_("%s rows [%lld, %lld): interleaved differs", ds2_dtype_name(wt), (long long)r0,
+                                  (long long)rows);
+                }
+            }
+            free(W);
+            free(Wi);
+            free(x);
+            free(yr);
+            free(yi);
+            free(qb);
+        }
+    }
+    ASSERT_TRUE(ds2_set_kernels("auto", NULL) == DS2_OK);
+    ASSERT_TRUE(ds2_repack_x4(NULL, 12345, 32, 8, 1) == 0); /* unknown type: nothing done */
+    printf("  %d types with a four-row form in the %s set\n", n_types, ds2_kernels_name());
+    for (int t = 2; t <= 4; t++) ds2_pool_free(pools[t]);
+}
+
 int main(void) {
     rng_seed(0x9e3779b97f4a7c15ull);
     RUN(reference_has_no_gemm);
@@ -230,5 +309,6 @@ int main(void) {
     RUN(avx2_tiles_vs_reference);
 #endif
     RUN(matmul_many_tokens_vs_reference);
+    RUN(matmul_interleaved_vs_row_major);
     return test_summary();
 }

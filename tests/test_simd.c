@@ -133,7 +133,7 @@ TEST(vec_dot_vs_reference) {
                         fill_random(w, n, k ? 1.0f : 0.01f);
                         random_weights(wt, w, w4 + k * stride + ow, n);
                     }
-                    x4(n, s4, w4 + ow, stride, aq + oa);
+                    x4(n, s4, w4 + ow, stride, (size_t)ds2_dtype_info_get(wt)->block_bytes, aq + oa);
                     for (int k = 0; k < 4; k++) {
                         r->vec_dot(n, &r4, w4 + k * stride + ow, aq + oa);
                         if (memcmp(&s4[k], &r4, 4) != 0)

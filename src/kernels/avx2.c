@@ -222,8 +222,10 @@ static inline __m128i hsum4_i32(__m256i v0, __m256i v1, __m256i v2, __m256i v3) 
  * up too late on a matrix larger than the caches (the vocabulary matrix in decode ran at a third of the
  * bandwidth of one row at a time). So each block step also prefetches its share of the next four rows, which
  * follow these contiguously in the usual row-major matrix (a prefetch past the end is harmless). */
-static inline void prefetch_next4(const uint8_t *w0, size_t w_stride, int64_t ib, int64_t nb) {
-    const size_t span = 4 * w_stride, per = (span + (size_t)nb - 1) / (size_t)nb; /* bytes per block step */
+static inline void prefetch_next4(const uint8_t *w0, size_t w_stride, size_t w_bstep, int64_t ib, int64_t nb) {
+    /* the four rows' bytes: 4 row-major rows, or one interleaved group (w_bstep > w_stride, kernels.h) */
+    const size_t span = w_bstep > w_stride ? (size_t)nb * w_bstep : 4 * w_stride;
+    const size_t per = (span + (size_t)nb - 1) / (size_t)nb; /* bytes per block step */
     const uint8_t *p = w0 + span + (size_t)ib * per;
     for (size_t o = 0; o < per + 63; o += 64) _mm_prefetch((const char *)p + o, _MM_HINT_T0);
 }
@@ -235,11 +237,11 @@ static inline __m128 load_half4(const uint8_t *p0, size_t stride) {
     return _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)h));
 }
 
-void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(_mm256_loadu_si256((const __m256i *)(bw + k * w_stride + 2)), qa);
@@ -252,12 +254,12 @@ void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
 
 /* Q4_0 rows: Σ (nib − 8)·a = Σ nib·a − 8·Σ a, with the unsigned nibbles straight into maddubs (exact) and
  * Σ a computed once per activation block for the four rows. */
-void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
     __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         const int32_t suma = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa), ones16));
         __m256i d[4];
@@ -398,8 +400,7 @@ static inline void kq_unpack_avx2(int32_t wt, const uint8_t *bw, int8_t *v, int3
  * steps per row: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·Σ bsums·mins (rows in the lanes of one
  * __m128); s = sumf + sums[0] + … + sums[7]. */
 static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
-                                    const uint8_t *a) {
-    const size_t bytes = wt == DS2_Q4_K ? Q4_K_BYTES : wt == DS2_Q5_K ? Q5_K_BYTES : Q6_K_BYTES;
+                                    size_t w_bstep, const uint8_t *a) {
     const int sgn = wt == DS2_Q6_K, has_min = !sgn;
     __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m128 sumf = _mm_setzero_ps();
@@ -409,12 +410,12 @@ static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, c
     float d[4], dmin[4] = {0, 0, 0, 0};
     for (int64_t ib = 0; ib < n / QKK; ib++) {
         const uint8_t *ba = a + (size_t)ib * Q8_K_BYTES;
-        if (nrow == 4) prefetch_next4(w, w_stride, ib, n / QKK);
+        if (nrow == 4) prefetch_next4(w, w_stride, w_bstep, ib, n / QKK);
         const float da = load_f32(ba);
         __m256i ap[8];
         for (int c = 0; c < 8; c++) ap[c] = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * c)));
         for (int k = 0; k < nrow; k++) {
-            kq_unpack_avx2(wt, w + (size_t)k * w_stride + (size_t)ib * bytes, v, sp, mn[k], &d[k], &dmin[k]);
+            kq_unpack_avx2(wt, w + (size_t)k * w_stride + (size_t)ib * w_bstep, v, sp, mn[k], &d[k], &dmin[k]);
             __m256i lanes = _mm256_setzero_si256();
             for (int c = 0; c < 8; c++) {
                 const __m256i wv = kq_perm_avx2(_mm256_load_si256((const __m256i *)(v + 32 * c)));
@@ -450,22 +451,22 @@ static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, c
 }
 
 void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_avx2(DS2_Q4_K, 1, n, s, w, 0, a);
+    kq_dot_rows_avx2(DS2_Q4_K, 1, n, s, w, 0, Q4_K_BYTES, a);
 }
 void ds2_avx2_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_avx2(DS2_Q5_K, 1, n, s, w, 0, a);
+    kq_dot_rows_avx2(DS2_Q5_K, 1, n, s, w, 0, Q5_K_BYTES, a);
 }
 void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    kq_dot_rows_avx2(DS2_Q6_K, 1, n, s, w, 0, a);
+    kq_dot_rows_avx2(DS2_Q6_K, 1, n, s, w, 0, Q6_K_BYTES, a);
 }
-void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_avx2(DS2_Q4_K, 4, n, s, w, w_stride, a);
+void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    kq_dot_rows_avx2(DS2_Q4_K, 4, n, s, w, w_stride, w_bstep, a);
 }
-void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_avx2(DS2_Q5_K, 4, n, s, w, w_stride, a);
+void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    kq_dot_rows_avx2(DS2_Q5_K, 4, n, s, w, w_stride, w_bstep, a);
 }
-void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    kq_dot_rows_avx2(DS2_Q6_K, 4, n, s, w, w_stride, a);
+void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    kq_dot_rows_avx2(DS2_Q6_K, 4, n, s, w, w_stride, w_bstep, a);
 }
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
@@ -507,11 +508,11 @@ void ds2_avx2_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *
     *s = sumf;
 }
 
-void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(q5_0_values(bw + k * w_stride), qa);
@@ -550,12 +551,12 @@ void ds2_avx2_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void
     *s = sumf;
 }
 
-void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     const __m256i table = iq4_table();
     __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, ib, n / QK);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
+        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
         __m256i d[4];
         for (int k = 0; k < 4; k++) d[k] = dot_i8x32(iq4_nl_values(bw + k * w_stride, table), qa);
@@ -689,12 +690,12 @@ static inline float q41_51_dot_avx2(int64_t n, const uint8_t *bw, const uint8_t 
     return sumf;
 }
 
-static inline void q41_51_dot_x4_avx2(int64_t n, float *s, const uint8_t *bw, size_t w_stride, const uint8_t *ba,
-                                      int bytes, int has_qh) {
+static inline void q41_51_dot_x4_avx2(int64_t n, float *s, const uint8_t *bw, size_t w_stride, size_t w_bstep,
+                                      const uint8_t *ba, int has_qh) {
     const uint8_t *const bw0 = bw;
     __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
-        prefetch_next4(bw0, w_stride, ib, n / QK);
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_1_BYTES) {
+        prefetch_next4(bw0, w_stride, w_bstep, ib, n / QK);
         const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 4));
         __m256i d[4];
         for (int k = 0; k < 4; k++)
@@ -709,11 +710,11 @@ static inline void q41_51_dot_x4_avx2(int64_t n, float *s, const uint8_t *bw, si
 
 void ds2_avx2_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_avx2(n, w, a, 20, 0); }
 void ds2_avx2_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_avx2(n, w, a, 24, 1); }
-void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    q41_51_dot_x4_avx2(n, s, w, w_stride, a, 20, 0);
+void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q41_51_dot_x4_avx2(n, s, w, w_stride, w_bstep, a, 0);
 }
-void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    q41_51_dot_x4_avx2(n, s, w, w_stride, a, 24, 1);
+void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q41_51_dot_x4_avx2(n, s, w, w_stride, w_bstep, a, 1);
 }
 
 /* ---- BF16 · BF16: exact widening (bf16 << 16), float products, double lanes (as F32·F32) ----------------- */
@@ -730,16 +731,19 @@ void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *
 }
 
 /* ---- multi-token tiles (kernels.h ds2_gemm_get; packing and blocking in gemm_pack.h) ---------------------- */
-static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst);
+static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                             uint8_t *dst);
 #define GP_KQ8_PACK_W4 kq8_pack_w4_avx2
-static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst);
+static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                            uint8_t *dst);
 #define GP_KQ_PACK_W4 kq_pack_w4_avx2
 #include "gemm_pack.h"
 
 /* gp_kq_pack_w4 for Q6_K with the vector unpack (other types: the portable packer) */
-static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                            uint8_t *dst) {
     if (wtype != DS2_Q6_K) {
-        gp_kq_pack_w4(wtype, w, w_stride, nb, dst);
+        gp_kq_pack_w4(wtype, w, w_stride, w_bstep, nb, dst);
         return;
     }
     const __m128i perm = _mm_loadu_si128((const __m128i *)gp_perm16);
@@ -748,7 +752,7 @@ static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, in
     int32_t sp[8], mn[8] = {0};
     for (int64_t ib = 0; ib < nb; ib++)
         for (int k = 0; k < 4; k++, o++) {
-            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * Q6_K_BYTES;
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * w_bstep;
             kq_unpack_avx2(DS2_Q6_K, b, v, sp, mn, &o->d, &o->dmin);
             for (int g = 0; g < 16; g++) {
                 const __m256i x = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(_mm_load_si128((const __m128i *)(v + 16 * g)), perm));
@@ -760,14 +764,14 @@ static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, in
 }
 
 /* gp_kq8_pack_w4 with the decode path's vector unpack: its permuted chunks and scale pairs are the kq8 layout */
-static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
-    const size_t bb = gp_kq_block_bytes(wtype);
+static void kq8_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                             uint8_t *dst) {
     gp_kq8_w *o = (gp_kq8_w *)dst;
     _Alignas(32) int8_t v[QKK];
     int32_t mn[8] = {0};
     for (int64_t ib = 0; ib < nb; ib++)
         for (int k = 0; k < 4; k++, o++) {
-            kq_unpack_avx2(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, o->sp, mn, &o->d, &o->dmin);
+            kq_unpack_avx2(wtype, w + (size_t)k * w_stride + (size_t)ib * w_bstep, v, o->sp, mn, &o->d, &o->dmin);
             for (int c = 0; c < 8; c++)
                 _mm256_store_si256((__m256i *)(o->q + 32 * c), kq_perm_avx2(_mm256_load_si256((const __m256i *)(v + 32 * c))));
             for (int j = 0; j < 8; j++) o->mn[2 * j] = o->mn[2 * j + 1] = (int16_t)mn[j];
@@ -1085,28 +1089,28 @@ static VNNI_TARGET void kq8_tile_vnni(int64_t nb, const uint8_t *w4, const uint8
     kq_finish(out, sumf, sums);
 }
 
-#define GEMM_AVX2(name, fam, wtype, tile, vec_dot)                                                                \
-    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,     \
+#define GEMM_AVX2(name, fam, wtype, tile, vec_dot, vec_dot_x4)                                                    \
+    void ds2_avx2_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr, \
                               const void *a, size_t a_stride, int64_t nt) {                                     \
-        gp_gemm(fam, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,     \
-                a_stride, nt);                                                                                  \
+        gp_gemm(fam, wtype, tile, vec_dot, vec_dot_x4, n, y, ldy, (const uint8_t *)w, w_stride, x4, nr,          \
+                (const uint8_t *)a, a_stride, nt);                                                              \
     }
-GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0)
-GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0)
-GEMM_AVX2(q4_0_vnni, GP_T32, DS2_Q4_0, t32_tile_q4_0_vnni, ds2_avx2_vec_dot_q4_0_q8_0)
-GEMM_AVX2(q5_0_vnni, GP_T32, DS2_Q5_0, t32_tile_q5_0_vnni, ds2_avx2_vec_dot_q5_0_q8_0)
-GEMM_AVX2(q8_0_vnni, GP_T32, DS2_Q8_0, t32_tile_s8_vnni, ds2_avx2_vec_dot_q8_0_q8_0)
-GEMM_AVX2(iq4_nl_vnni, GP_T32, DS2_IQ4_NL, t32_tile_s8_vnni, ds2_avx2_vec_dot_iq4_nl_q8_0)
-GEMM_AVX2(q6_k_vnni, GP_KQ, DS2_Q6_K, kq_tile_vnni, ds2_avx2_vec_dot_q6_k_q8_k)
-GEMM_AVX2(q3_k_vnni, GP_KQ, DS2_Q3_K, kq_tile_vnni, ds2_avx2_vec_dot_q3_k_q8_k)
-GEMM_AVX2(q4_k_vnni, GP_KQ8, DS2_Q4_K, kq8_tile_vnni, ds2_avx2_vec_dot_q4_k_q8_k)
-GEMM_AVX2(q5_k_vnni, GP_KQ8, DS2_Q5_K, kq8_tile_vnni, ds2_avx2_vec_dot_q5_k_q8_k)
-GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0)
-GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0)
-GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k)
-GEMM_AVX2(q5_k, GP_KQ8, DS2_Q5_K, kq8_tile_avx2, ds2_avx2_vec_dot_q5_k_q8_k)
-GEMM_AVX2(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k)
-GEMM_AVX2(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k)
+GEMM_AVX2(q4_0, GP_T32, DS2_Q4_0, t32_tile_q4_0_avx2, ds2_avx2_vec_dot_q4_0_q8_0, ds2_avx2_vec_dot_q4_0_q8_0_x4)
+GEMM_AVX2(q5_0, GP_T32, DS2_Q5_0, t32_tile_q5_0_avx2, ds2_avx2_vec_dot_q5_0_q8_0, ds2_avx2_vec_dot_q5_0_q8_0_x4)
+GEMM_AVX2(q4_0_vnni, GP_T32, DS2_Q4_0, t32_tile_q4_0_vnni, ds2_avx2_vec_dot_q4_0_q8_0, ds2_avx2_vec_dot_q4_0_q8_0_x4)
+GEMM_AVX2(q5_0_vnni, GP_T32, DS2_Q5_0, t32_tile_q5_0_vnni, ds2_avx2_vec_dot_q5_0_q8_0, ds2_avx2_vec_dot_q5_0_q8_0_x4)
+GEMM_AVX2(q8_0_vnni, GP_T32, DS2_Q8_0, t32_tile_s8_vnni, ds2_avx2_vec_dot_q8_0_q8_0, ds2_avx2_vec_dot_q8_0_q8_0_x4)
+GEMM_AVX2(iq4_nl_vnni, GP_T32, DS2_IQ4_NL, t32_tile_s8_vnni, ds2_avx2_vec_dot_iq4_nl_q8_0, ds2_avx2_vec_dot_iq4_nl_q8_0_x4)
+GEMM_AVX2(q6_k_vnni, GP_KQ, DS2_Q6_K, kq_tile_vnni, ds2_avx2_vec_dot_q6_k_q8_k, ds2_avx2_vec_dot_q6_k_q8_k_x4)
+GEMM_AVX2(q3_k_vnni, GP_KQ, DS2_Q3_K, kq_tile_vnni, ds2_avx2_vec_dot_q3_k_q8_k, NULL)
+GEMM_AVX2(q4_k_vnni, GP_KQ8, DS2_Q4_K, kq8_tile_vnni, ds2_avx2_vec_dot_q4_k_q8_k, ds2_avx2_vec_dot_q4_k_q8_k_x4)
+GEMM_AVX2(q5_k_vnni, GP_KQ8, DS2_Q5_K, kq8_tile_vnni, ds2_avx2_vec_dot_q5_k_q8_k, ds2_avx2_vec_dot_q5_k_q8_k_x4)
+GEMM_AVX2(q8_0, GP_Q32, DS2_Q8_0, q32_tile_avx2, ds2_avx2_vec_dot_q8_0_q8_0, ds2_avx2_vec_dot_q8_0_q8_0_x4)
+GEMM_AVX2(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_avx2, ds2_avx2_vec_dot_iq4_nl_q8_0, ds2_avx2_vec_dot_iq4_nl_q8_0_x4)
+GEMM_AVX2(q4_k, GP_KQ8, DS2_Q4_K, kq8_tile_avx2, ds2_avx2_vec_dot_q4_k_q8_k, ds2_avx2_vec_dot_q4_k_q8_k_x4)
+GEMM_AVX2(q5_k, GP_KQ8, DS2_Q5_K, kq8_tile_avx2, ds2_avx2_vec_dot_q5_k_q8_k, ds2_avx2_vec_dot_q5_k_q8_k_x4)
+GEMM_AVX2(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q6_k_q8_k, ds2_avx2_vec_dot_q6_k_q8_k_x4)
+GEMM_AVX2(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_avx2, ds2_avx2_vec_dot_q3_k_q8_k, NULL)
 
 /* ---- Q8_K activations ------------------------------------------------------------------------------------
  * The reference quantizer's bits: max = the first element of largest |x| (ties keep the first), iscale =

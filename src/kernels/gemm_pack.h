@@ -93,13 +93,13 @@ static inline size_t gp_q32_block_bytes(int32_t wtype) {
     return wtype == DS2_Q8_0 ? 34 : wtype == DS2_Q5_0 ? 22 : 18;
 }
 
-static inline void gp_q32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
-    const size_t bb = gp_q32_block_bytes(wtype);
+static inline void gp_q32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                                  uint8_t *dst) {
     int16_t *q = (int16_t *)dst;
     float *d = (float *)(dst + (size_t)nb * 4 * 32 * 2);
     for (int64_t ib = 0; ib < nb; ib++)
         for (int k = 0; k < 4; k++) {
-            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * w_bstep;
             gp_q32_values(wtype, b, q + (ib * 4 + k) * 32);
             d[ib * 4 + k] = gp_half(b);
         }
@@ -128,9 +128,9 @@ static inline void gp_q32_pack_a(const uint8_t *a, int64_t nb, uint8_t *dst) {
 
 /* Q4_0/Q5_0 rows: 4 elements are one 32-bit word of nibbles (elements 4s..4s+3 = low nibbles of qs bytes 4s..4s+3
  * for s < 4, high nibbles of bytes 4(s−4).. for s ≥ 4), so a step is a word copy; Q5_0 ors in its 5th bits. */
-static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                                  uint8_t *dst) {
     const int q5 = wtype == DS2_Q5_0;
-    const size_t bb = gp_q32_block_bytes(wtype);
     const int64_t ng = (nb + 7) / 8;
     memset(dst, 0, (size_t)ng * GP_T32_W_BPG);
     if (wtype == DS2_Q8_0) { /* value + 128 = byte ^ 0x80: a step is a word */
@@ -138,7 +138,7 @@ static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stri
             uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
             const int j = (int)(ib % 8);
             for (int k = 0; k < 4; k++) {
-                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * w_bstep;
                 for (int st = 0; st < 8; st++) {
                     uint32_t word;
                     memcpy(&word, b + 2 + 4 * st, 4);
@@ -156,7 +156,7 @@ static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stri
             uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
             const int j = (int)(ib % 8);
             for (int k = 0; k < 4; k++) {
-                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+                const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * w_bstep;
                 gp_q32_values(wtype, b, v);
                 for (int e = 0; e < 32; e++) g[256 * k + 32 * (e / 4) + 4 * j + e % 4] = (uint8_t)(v[e] + 128);
                 ((float *)(g + 1024))[8 * k + j] = gp_half(b);
@@ -168,7 +168,7 @@ static inline void gp_t32_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stri
         uint8_t *g = dst + (size_t)(ib / 8) * GP_T32_W_BPG;
         const int j = (int)(ib % 8);
         for (int k = 0; k < 4; k++) {
-            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * bb;
+            const uint8_t *b = w + (size_t)k * w_stride + (size_t)ib * w_bstep;
             uint32_t qh = 0;
             if (q5) memcpy(&qh, b + 2, 4);
             for (int s = 0; s < 8; s++) {
@@ -273,14 +273,14 @@ static inline void gp_kq_unpack(int32_t wtype, const uint8_t *b, int8_t v[256], 
     }
 }
 
-static inline void gp_kq_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
-    const size_t bb = gp_kq_block_bytes(wtype);
+static inline void gp_kq_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                                 uint8_t *dst) {
     gp_kq_w *o = (gp_kq_w *)dst;
     int8_t v[256];
     int sc[16], mn[8];
     for (int64_t ib = 0; ib < nb; ib++)
         for (int k = 0; k < 4; k++, o++) {
-            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, sc, mn, &o->d, &o->dmin);
+            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * w_bstep, v, sc, mn, &o->d, &o->dmin);
             for (int g = 0; g < 16; g++)
                 for (int p = 0; p < 16; p++) o->sw[16 * g + p] = (int16_t)(sc[g] * v[16 * g + gp_perm16[p]]);
             for (int j = 0; j < 8; j++) o->mn[2 * j] = o->mn[2 * j + 1] = (int16_t)mn[j];
@@ -317,14 +317,14 @@ typedef struct {
     float pad[7];
 } gp_kq8_a;
 
-static inline void gp_kq8_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
-    const size_t bb = gp_kq_block_bytes(wtype);
+static inline void gp_kq8_pack_w4(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                                  uint8_t *dst) {
     gp_kq8_w *o = (gp_kq8_w *)dst;
     int8_t v[256];
     int sc[16], mn[8];
     for (int64_t ib = 0; ib < nb; ib++)
         for (int k = 0; k < 4; k++, o++) {
-            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * bb, v, sc, mn, &o->d, &o->dmin);
+            gp_kq_unpack(wtype, w + (size_t)k * w_stride + (size_t)ib * w_bstep, v, sc, mn, &o->d, &o->dmin);
             for (int c = 0; c < 8; c++) {
                 for (int j = 0; j < 8; j++)
                     for (int m = 0; m < 4; m++) o->q[32 * c + 4 * j + m] = (uint8_t)v[32 * c + j + 8 * m];
@@ -355,23 +355,24 @@ typedef void (*gp_tile_fn)(int64_t nb, const uint8_t *w4, const uint8_t *a0, con
  * multiple of 4 and an odd last token go through vec_dot itself. Callers pass a whole row range (a thread's
  * share) so both packings are amortized: activations are packed once per call (per GP_A_ALL_BYTES of them),
  * weights once per row chunk; then token blocks of GP_A_BLOCK_BYTES meet every 4-row tile of the chunk. */
-static inline void gp_pack_w4(int fam, int32_t wtype, const uint8_t *w, size_t w_stride, int64_t nb, uint8_t *dst) {
+static inline void gp_pack_w4(int fam, int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,
+                              uint8_t *dst) {
     if (fam == GP_KQ8)
 #ifdef GP_KQ8_PACK_W4 /* an instruction-set version of gp_kq8_pack_w4 (same bytes) */
-        GP_KQ8_PACK_W4(wtype, w, w_stride, nb, dst);
+        GP_KQ8_PACK_W4(wtype, w, w_stride, w_bstep, nb, dst);
 #else
-        gp_kq8_pack_w4(wtype, w, w_stride, nb, dst);
+        gp_kq8_pack_w4(wtype, w, w_stride, w_bstep, nb, dst);
 #endif
     else if (fam == GP_KQ)
 #ifdef GP_KQ_PACK_W4 /* an instruction-set version of gp_kq_pack_w4 (same bytes) */
-        GP_KQ_PACK_W4(wtype, w, w_stride, nb, dst);
+        GP_KQ_PACK_W4(wtype, w, w_stride, w_bstep, nb, dst);
 #else
-        gp_kq_pack_w4(wtype, w, w_stride, nb, dst);
+        gp_kq_pack_w4(wtype, w, w_stride, w_bstep, nb, dst);
 #endif
     else if (fam == GP_T32)
-        gp_t32_pack_w4(wtype, w, w_stride, nb, dst);
+        gp_t32_pack_w4(wtype, w, w_stride, w_bstep, nb, dst);
     else
-        gp_q32_pack_w4(wtype, w, w_stride, nb, dst);
+        gp_q32_pack_w4(wtype, w, w_stride, w_bstep, nb, dst);
 }
 static inline void gp_pack_a(int fam, const uint8_t *a, int64_t nb, uint8_t *dst) {
     if (fam == GP_KQ8)
@@ -384,12 +385,32 @@ static inline void gp_pack_a(int fam, const uint8_t *a, int64_t nb, uint8_t *dst
         gp_q32_pack_a(a, nb, dst);
 }
 
+/* Rows [r0, r1) of one token without the tiles: one vec_dot per row, or the four-row form for each whole 4-row
+ * group of the interleaved layout (x4; its rows are not contiguous, kernels.h DS2_TYPE_X4) — the same bits. */
+static inline void gp_rows(void (*vec_dot)(int64_t, float *, const void *, const void *), ds2_vec_dot_x4_fn vec_dot_x4,
+                           int x4, size_t bb, int64_t n, float *yt, const uint8_t *w, size_t w_stride, int64_t r0,
+                           int64_t r1, const uint8_t *at) {
+    for (int64_t r = r0; r < r1;)
+        if (x4 && r % 4 == 0 && r + 4 <= r1) {
+            vec_dot_x4(n, yt + r, w + (size_t)r * w_stride, bb, 4 * bb, at);
+            r += 4;
+        } else {
+            vec_dot(n, yt + r, w + (size_t)r * w_stride, at);
+            r++;
+        }
+}
+
+/* x4: w's whole 4-row groups are interleaved (kernels.h DS2_TYPE_X4; rows past the last multiple of 4 are
+ * row-major), and vec_dot_x4 is the set's four-row form of vec_dot. */
 static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
-                           void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
-                           int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
-                           size_t a_stride, int64_t nt) {
+                           void (*vec_dot)(int64_t, float *, const void *, const void *), ds2_vec_dot_x4_fn vec_dot_x4,
+                           int64_t n, float *y, int64_t ldy, const uint8_t *w, size_t w_stride, int x4, int64_t nr,
+                           const uint8_t *a, size_t a_stride, int64_t nt) {
     const int64_t nb = n / (fam == GP_KQ || fam == GP_KQ8 ? 256 : 32), ng = (nb + 7) / 8;
     const int64_t nr4 = nr & ~(int64_t)3;
+    const size_t bb = fam == GP_KQ || fam == GP_KQ8 ? gp_kq_block_bytes(wtype) : gp_q32_block_bytes(wtype);
+    /* a 4-row group: row k's block ib at + k·gs + ib·gb */
+    const size_t gs = x4 ? bb : w_stride, gb = x4 ? 4 * bb : bb;
     const size_t w_tile = fam == GP_KQ ? (size_t)nb * 4 * sizeof(gp_kq_w)
                           : fam == GP_KQ8 ? (size_t)nb * 4 * sizeof(gp_kq8_w)
                           : fam == GP_T32 ? (size_t)ng * GP_T32_W_BPG : (size_t)nb * GP_Q32_W_BPB;
@@ -409,7 +430,7 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
     uint8_t *buf = nr4 > 0 && nt >= 2 ? (uint8_t *)aligned_alloc(64, ((size_t)(rc / 4) * w_tile + (size_t)ts * a_tok + 63) & ~(size_t)63) : NULL;
     if (!buf) { /* nothing to tile (or no memory): one vec_dot per element */
         for (int64_t t = 0; t < nt; t++)
-            for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
+            gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + t * ldy, w, w_stride, 0, nr, a + (size_t)t * a_stride);
         return;
     }
     uint8_t *wp = buf, *ap = buf + (size_t)(rc / 4) * w_tile;
@@ -419,7 +440,7 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
         for (int64_t c0 = 0; c0 < nr4; c0 += rc) {
             const int64_t nc = nr4 - c0 < rc ? nr4 - c0 : rc;
             for (int64_t r = 0; r < nc; r += 4)
-                gp_pack_w4(fam, wtype, w + (size_t)(c0 + r) * w_stride, w_stride, nb, wp + (size_t)(r / 4) * w_tile);
+                gp_pack_w4(fam, wtype, w + (size_t)(c0 + r) * w_stride, gs, gb, nb, wp + (size_t)(r / 4) * w_tile);
             for (int64_t t0 = 0; t0 + 2 <= ns; t0 += tb) {
                 const int64_t t1 = (t0 + tb < ns ? t0 + tb : ns) & ~(int64_t)1;
                 for (int64_t r = 0; r < nc; r += 4) {
@@ -433,13 +454,13 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                 }
             }
             if (ns & 1) /* the odd last token of this pack */
-                for (int64_t r = c0; r < c0 + nc; r++)
-                    vec_dot(n, &y[(s0 + ns - 1) * ldy + r], w + (size_t)r * w_stride, a + (size_t)(s0 + ns - 1) * a_stride);
+                gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + (s0 + ns - 1) * ldy, w, w_stride, c0, c0 + nc,
+                        a + (size_t)(s0 + ns - 1) * a_stride);
         }
     }
     free(buf);
-    for (int64_t r = nr4; r < nr; r++)
-        for (int64_t t = 0; t < nt; t++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
+    for (int64_t t = 0; t < nt; t++)
+        gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + t * ldy, w, w_stride, nr4, nr, a + (size_t)t * a_stride);
 }
 
 #endif

@@ -30,16 +30,32 @@ typedef struct ds2_type_traits {
 
 /* NULL if this build has no kernels for `type` (the binder reports DS2_E_UNSUPPORTED_DTYPE). */
 const ds2_type_traits *ds2_type_traits_get(int32_t type);
-/* Optional four-row form of `type`'s vec_dot in the active kernel set (NULL if none): s[k] = vec_dot of row
- * (char *)w + k·w_stride with a, k = 0..3, bit-identical to four vec_dot calls (SIMD sets interleave the rows
- * to hide the latency of each row's sequential sum). */
-typedef void (*ds2_vec_dot_x4_fn)(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+/* The interleaved weight layout (repack.c): a matrix's rows in groups of 4 occupy the same bytes as row-major,
+ * but block by block — block ib of row 4g+k at W + 4g·row_bytes + (4·ib + k)·block_bytes — so the four-row
+ * kernels read one forward stream instead of four (wasm has no prefetch instruction, and four short streams
+ * defeat the hardware prefetchers). Rows past the last multiple of 4 stay row-major. The matrix products below
+ * take such a matrix as wtype | DS2_TYPE_X4; any range of rows they are given must then start on a multiple
+ * of 4 and end on one or at the matrix's last row. */
+#define DS2_TYPE_X4 0x10000
+/* Optional four-row form of `type`'s vec_dot in the active kernel set (NULL if none): s[k] = vec_dot of row k
+ * with a, k = 0..3, where block ib of row k is at (char *)w + k·w_stride + ib·w_bstep — row-major rows are
+ * (row_bytes, block_bytes), an interleaved group (block_bytes, 4·block_bytes). Bit-identical to four vec_dot
+ * calls (SIMD sets interleave the rows to hide the latency of each row's sequential sum). */
+typedef void (*ds2_vec_dot_x4_fn)(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type);
+/* Whether the active kernel set reads `type` faster in the interleaved layout (it has a four-row form that
+ * gains from one stream per group). */
+int ds2_repack_x4_wanted(int32_t type);
+/* Rewrites n_mat row-major matrices (each rows × cols of type, one after another) in place into the interleaved
+ * layout. 1 on success, 0 if the type is unknown or the 4-row scratch could not be allocated (then nothing has
+ * changed). */
+int ds2_repack_x4(void *W, int32_t type, int64_t cols, int64_t rows, int64_t n_mat);
 /* Optional multi-token form (GEMM) of `type`'s vec_dot in the active kernel set (NULL if none): for r < nr,
- * t < nt, y[t·ldy + r] = vec_dot(n, row (char *)w + r·w_stride, activation row (char *)a + t·a_stride),
- * bit-identical to the vec_dot call (SIMD sets unpack each weight row once per call and reuse it for every
- * token; see gemm_pack.h). Any nr, nt ≥ 1: tails are handled inside. */
-typedef void (*ds2_gemm_fn)(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,
+ * t < nt, y[t·ldy + r] = vec_dot(n, weight row r, activation row (char *)a + t·a_stride), row r of w at
+ * (char *)w + r·w_stride (row-major) or in the interleaved layout if x4, bit-identical to the vec_dot call
+ * (SIMD sets unpack each weight row once per call and reuse it for every token; see gemm_pack.h). Any nr,
+ * nt ≥ 1: tails are handled inside. */
+typedef void (*ds2_gemm_fn)(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
                             const void *a, size_t a_stride, int64_t nt);
 ds2_gemm_fn ds2_gemm_get(int32_t type);
 /* Traits of an activation (partner) type — one whose from_float is set, including the partner-only Q8_1 and

@@ -7,6 +7,8 @@
  * a multi-token form for the type (ds2_gemm_get) a thread's whole share of rows goes to it instead: it packs
  * the activations and each weight row once and computes 4-row × 2-token tiles with vec_dot's bits.
  */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -17,54 +19,83 @@
 #define MIN_PARALLEL_WORK (32 * 1024)
 
 size_t ds2_matmul_qbuf_bytes(int32_t wtype, int64_t cols, int64_t n_tok) {
-    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype & ~DS2_TYPE_X4);
     if (!tr || n_tok < 0) return 0;
     return ds2_row_bytes(tr->vec_dot_type, cols) * (size_t)n_tok;
 }
 
 void ds2_quantize_act(int32_t wtype, const float *x, int64_t cols, int64_t n_tok, void *qx) {
-    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype & ~DS2_TYPE_X4);
     if (!tr) return;
     const ds2_type_traits *pt = ds2_type_traits_act_get(tr->vec_dot_type);
     const size_t arb = ds2_row_bytes(tr->vec_dot_type, cols);
     for (int64_t t = 0; t < n_tok; t++) pt->from_float(x + t * cols, (char *)qx + (size_t)t * arb, cols);
 }
 
+/* One token's rows [r0, r1): the four-row form on each 4-row group (row-major rows, or an interleaved group:
+ * kernels.h DS2_TYPE_X4, r0 a multiple of 4), one vec_dot on each remaining row. */
+static void dot_rows(const ds2_type_traits *tr, ds2_vec_dot_x4_fn vec_dot_x4, int x4, size_t bb, size_t wrb,
+                     int64_t cols, float *yt, const char *w, int64_t r0, int64_t r1, const char *at) {
+    int64_t r = r0;
+    if (vec_dot_x4)
+        for (; r + 4 <= r1; r += 4) vec_dot_x4(cols, &yt[r], w + (size_t)r * wrb, x4 ? bb : wrb, x4 ? 4 * bb : bb, at);
+    for (; r < r1; r++) tr->vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
+}
+
+/* An interleaved matrix under a kernel set without a four-row form for its type (the reference set, chosen after
+ * the model was loaded): each row of a group gathered into a row-major scratch row for vec_dot. */
+static void rows_deinterleaved(const ds2_type_traits *tr, float *y, int64_t ldy, const char *w, size_t bb, size_t wrb,
+                               const char *a, size_t arb, int64_t cols, int64_t r0, int64_t r1, int64_t n_tok) {
+    int64_t r = r0;
+    unsigned char *row = r + 4 <= r1 ? malloc(wrb) : NULL;
+    for (; r + 4 <= r1; r += 4) {
+        const char *g = w + (size_t)r * wrb;
+        for (size_t k = 0; k < 4; k++) {
+            if (!row) { /* a few KiB could not be had: the failure shows in the outputs, never a wrong number */
+                for (int64_t t = 0; t < n_tok; t++) y[t * ldy + r + (int64_t)k] = NAN;
+                continue;
+            }
+            for (size_t ib = 0; ib < wrb / bb; ib++) memcpy(row + ib * bb, g + (4 * ib + k) * bb, bb);
+            for (int64_t t = 0; t < n_tok; t++) tr->vec_dot(cols, &y[t * ldy + r + (int64_t)k], row, a + (size_t)t * arb);
+        }
+    }
+    free(row);
+    for (; r < r1; r++) /* the row-major tail */
+        for (int64_t t = 0; t < n_tok; t++) tr->vec_dot(cols, &y[t * ldy + r], w + (size_t)r * wrb, a + (size_t)t * arb);
+}
+
 void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx, int64_t cols,
                        int64_t r0, int64_t r1, int64_t n_tok) {
+    const int x4 = (wtype & DS2_TYPE_X4) != 0;
+    wtype &= ~DS2_TYPE_X4;
     const ds2_type_traits *tr = ds2_type_traits_get(wtype);
     if (!tr || r1 <= r0 || n_tok <= 0) return;
     const size_t wrb = ds2_row_bytes(wtype, cols);
+    const size_t bb = (size_t)ds2_dtype_info_get(wtype)->block_bytes;
     const size_t arb = ds2_row_bytes(tr->vec_dot_type, cols);
     const char *w = (const char *)W;
     const char *a = (const char *)qx;
-    void (*const vec_dot)(int64_t, float *, const void *, const void *) = tr->vec_dot;
     const ds2_vec_dot_x4_fn vec_dot_x4 = ds2_vec_dot_x4_get(wtype);
+    if (x4 && !vec_dot_x4) {
+        rows_deinterleaved(tr, y, ldy, w, bb, wrb, a, arb, cols, r0, r1, n_tok);
+        return;
+    }
 
     if (n_tok == 1) {
-        int64_t r = r0;
-        if (vec_dot_x4)
-            for (; r + 4 <= r1; r += 4) vec_dot_x4(cols, &y[r], w + (size_t)r * wrb, wrb, a);
-        for (; r < r1; r++) vec_dot(cols, &y[r], w + (size_t)r * wrb, a);
+        dot_rows(tr, vec_dot_x4, x4, bb, wrb, cols, y, w, r0, r1, a);
         return;
     }
     const ds2_gemm_fn gemm = ds2_gemm_get(wtype);
     if (gemm) { /* all of this share at once: it packs the activations once and each weight row once */
-        gemm(cols, y + r0, ldy, w + (size_t)r0 * wrb, wrb, r1 - r0, a, arb, n_tok);
+        gemm(cols, y + r0, ldy, w + (size_t)r0 * wrb, wrb, x4, r1 - r0, a, arb, n_tok);
         return;
     }
-    int64_t rb = wrb ? (int64_t)(ROW_BLOCK_BYTES / wrb) : 1;
-    if (rb < 1) rb = 1;
+    int64_t rb = wrb ? (int64_t)(ROW_BLOCK_BYTES / wrb) & ~(int64_t)3 : 4; /* whole 4-row groups */
+    if (rb < 4) rb = 4;
     for (int64_t b0 = r0; b0 < r1; b0 += rb) {
         const int64_t b1 = b0 + rb < r1 ? b0 + rb : r1;
-        for (int64_t t = 0; t < n_tok; t++) {
-            const char *at = a + (size_t)t * arb;
-            float *yt = y + t * ldy;
-            int64_t r = b0;
-            if (vec_dot_x4)
-                for (; r + 4 <= b1; r += 4) vec_dot_x4(cols, &yt[r], w + (size_t)r * wrb, wrb, at);
-            for (; r < b1; r++) vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
-        }
+        for (int64_t t = 0; t < n_tok; t++)
+            dot_rows(tr, vec_dot_x4, x4, bb, wrb, cols, y + t * ldy, w, b0, b1, a + (size_t)t * arb);
     }
 }
 
@@ -79,8 +110,11 @@ typedef struct {
 
 static void matmul_worker(void *ctx, int32_t ith, int32_t nth) {
     const matmul_job *j = (const matmul_job *)ctx;
-    int64_t r0, r1;
-    ds2_pool_split(j->rows, ith, nth, &r0, &r1);
+    /* shares of whole 4-row groups: the four-row kernels cover every share, and an interleaved matrix
+     * (kernels.h DS2_TYPE_X4) can only be split there */
+    int64_t g0, g1;
+    ds2_pool_split((j->rows + 3) / 4, ith, nth, &g0, &g1);
+    const int64_t r0 = 4 * g0, r1 = 4 * g1 < j->rows ? 4 * g1 : j->rows;
     ds2_matmul_q_rows(j->y, j->ldy, j->W, j->wtype, j->qx, j->cols, r0, r1, j->n_tok);
 }
 
@@ -98,7 +132,7 @@ void ds2_matmul_q(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t 
 
 void ds2_matmul(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const float *x,
                 int64_t cols, int64_t rows, int64_t n_tok, void *qbuf) {
-    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype & ~DS2_TYPE_X4);
     if (!tr) return;
     const void *qx = x; /* an F32 partner needs no rounding: use x in place */
     if (tr->vec_dot_type != DS2_F32) {

@@ -27,8 +27,8 @@
 
 /* multi-token forms (kernels.h ds2_gemm_get), one per weight type */
 #define DS2_GEMM_DECL(set, name)                                                                                 \
-    void ds2_##set##_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,  \
-                                 const void *a, size_t a_stride, int64_t nt);
+    void ds2_##set##_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4,      \
+                                 int64_t nr, const void *a, size_t a_stride, int64_t nt);
 
 #if defined(DS2_HAVE_AVX2)
 void ds2_avx2_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
@@ -38,23 +38,23 @@ void ds2_avx2_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const void *
 void ds2_avx2_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a);
-void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void *a);
-void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
-void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
-void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_q8_k_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
@@ -87,20 +87,20 @@ void ds2_simd128_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *w, const voi
 void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a);
-void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_simd128_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const void *a);
-void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_simd128_vec_dot_q2_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q3_k_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_iq4_xs_q8_k(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a);
 void ds2_simd128_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a);
-void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_simd128_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
-void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
-void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a);
+void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_simd128_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_simd128_q8_k_from_float(const float *x, void *y, int64_t n);
 double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);

@@ -255,10 +255,10 @@ static inline v128_t q8_0_x4_step(const uint8_t *bw, size_t w_stride, const uint
     return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
 }
 
-void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q8_0_BYTES, ba += Q8_0_BYTES)
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES)
         sumf = q8_0_x4_step(bw, w_stride, ba, wasm_f32x4_splat(load_half(ba)), sumf);
     wasm_v128_store(s, sumf);
 }
@@ -288,10 +288,10 @@ static inline v128_t q4_0_x4_step(const uint8_t *bw, size_t w_stride, const uint
     return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
 }
 
-void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q4_0_BYTES, ba += Q8_0_BYTES)
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES)
         sumf = q4_0_x4_step(bw, w_stride, ba, wasm_f32x4_splat(load_half(ba)), sumf);
     wasm_v128_store(s, sumf);
 }
@@ -493,10 +493,10 @@ void ds2_simd128_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const voi
     *s = sumf;
 }
 
-void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += Q5_0_BYTES, ba += Q8_0_BYTES) {
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
         const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
         v128_t d[4];
         for (int k = 0; k < 4; k++) {
@@ -529,11 +529,11 @@ void ds2_simd128_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *w, const v
     *s = sumf;
 }
 
-void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
+void ds2_simd128_vec_dot_iq4_nl_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
     const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
     const v128_t table = wasm_v128_load(ds2_kvalues_iq4nl), lo4 = wasm_i8x16_splat(0x0f);
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += IQ4_NL_BYTES, ba += Q8_0_BYTES) {
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
         const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
         v128_t d[4];
         for (int k = 0; k < 4; k++) {
@@ -667,10 +667,10 @@ static inline float q41_51_dot_simd128(int64_t n, const uint8_t *bw, const uint8
     return sumf;
 }
 
-static inline void q41_51_dot_x4_simd128(int64_t n, float *s, const uint8_t *bw, size_t w_stride, const uint8_t *ba,
-                                         int bytes, int has_qh) {
+static inline void q41_51_dot_x4_simd128(int64_t n, float *s, const uint8_t *bw, size_t w_stride, size_t w_bstep,
+                                         const uint8_t *ba, int has_qh) {
     v128_t sumf = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += bytes, ba += Q8_1_BYTES) {
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_1_BYTES) {
         const v128_t a0 = wasm_v128_load(ba + 4), a1 = wasm_v128_load(ba + 20);
         v128_t d[4];
         for (int k = 0; k < 4; k++) {
@@ -688,11 +688,11 @@ static inline void q41_51_dot_x4_simd128(int64_t n, float *s, const uint8_t *bw,
 
 void ds2_simd128_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_simd128(n, w, a, 20, 0); }
 void ds2_simd128_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *w, const void *a) { *s = q41_51_dot_simd128(n, w, a, 24, 1); }
-void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    q41_51_dot_x4_simd128(n, s, w, w_stride, a, 20, 0);
+void ds2_simd128_vec_dot_q4_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q41_51_dot_x4_simd128(n, s, w, w_stride, w_bstep, a, 0);
 }
-void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, const void *a) {
-    q41_51_dot_x4_simd128(n, s, w, w_stride, a, 24, 1);
+void ds2_simd128_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q41_51_dot_x4_simd128(n, s, w, w_stride, w_bstep, a, 1);
 }
 
 /* ---- BF16 · BF16: exact widening (bf16 << 16), float products, f64x2 lanes (as F32·F32) ------------------ */
@@ -811,20 +811,20 @@ static void kq_tile_nomin_simd128(int64_t nb, const uint8_t *w4, const uint8_t *
     kq_tile_simd128(nb, w4, a0, a1, out, 0);
 }
 
-#define GEMM_SIMD128(name, fam, wtype, tile, vec_dot)                                                             \
-    void ds2_simd128_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int64_t nr,  \
-                                 const void *a, size_t a_stride, int64_t nt) {                                  \
-        gp_gemm(fam, wtype, tile, vec_dot, n, y, ldy, (const uint8_t *)w, w_stride, nr, (const uint8_t *)a,      \
-                a_stride, nt);                                                                                  \
+#define GEMM_SIMD128(name, fam, wtype, tile, vec_dot, vec_dot_x4)                                                    \
+    void ds2_simd128_gemm_##name(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr, \
+                              const void *a, size_t a_stride, int64_t nt) {                                     \
+        gp_gemm(fam, wtype, tile, vec_dot, vec_dot_x4, n, y, ldy, (const uint8_t *)w, w_stride, x4, nr,          \
+                (const uint8_t *)a, a_stride, nt);                                                              \
     }
-GEMM_SIMD128(q4_0, GP_Q32, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_q8_0)
-GEMM_SIMD128(q5_0, GP_Q32, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0)
-GEMM_SIMD128(q8_0, GP_Q32, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0)
-GEMM_SIMD128(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0)
-GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k)
-GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k)
-GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k)
-GEMM_SIMD128(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k)
+GEMM_SIMD128(q4_0, GP_Q32, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_q8_0, ds2_simd128_vec_dot_q4_0_q8_0_x4)
+GEMM_SIMD128(q5_0, GP_Q32, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0, ds2_simd128_vec_dot_q5_0_q8_0_x4)
+GEMM_SIMD128(q8_0, GP_Q32, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0, ds2_simd128_vec_dot_q8_0_q8_0_x4)
+GEMM_SIMD128(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0, ds2_simd128_vec_dot_iq4_nl_q8_0_x4)
+GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k, NULL)
+GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k, NULL)
+GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k, NULL)
+GEMM_SIMD128(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k, NULL)
 
 /* ---- Q8_K activations: the reference quantizer's bits (see avx2.c ds2_avx2_q8_k_from_float) -------------- */
 void ds2_simd128_q8_k_from_float(const float *x, void *y, int64_t n) {
