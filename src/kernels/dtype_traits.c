@@ -171,6 +171,9 @@ static void build_best(void) {
     k_best_ops.mqa_ops = &ds2_simd128_mqa_ops;
     k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
+    k_best_ops.vec_dot_x4[DS2_Q4_K] = ds2_simd128_vec_dot_q4_k_q8_k_x4;
+    k_best_ops.vec_dot_x4[DS2_Q5_K] = ds2_simd128_vec_dot_q5_k_q8_k_x4;
+    k_best_ops.vec_dot_x4[DS2_Q6_K] = ds2_simd128_vec_dot_q6_k_q8_k_x4;
     k_best_ops.gemm[DS2_Q4_0] = ds2_simd128_gemm_q4_0;
     k_best_ops.gemm[DS2_Q5_0] = ds2_simd128_gemm_q5_0;
     k_best_ops.gemm[DS2_Q8_0] = ds2_simd128_gemm_q8_0;

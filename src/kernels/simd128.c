@@ -367,97 +367,126 @@ static inline void pair_dot_simd128(v128_t wg, v128_t wh, const uint8_t *qa, v12
     *l1 = wasm_i32x4_add(*l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc));
 }
 
-static inline float q45k_dot_simd128(int64_t n, const uint8_t *bw, const uint8_t *ba, int bytes, int qh_off, int qs_off) {
+/* One Q4_K / Q5_K super-block of a row into its sums (lanes) and sumf (mins), the reference's steps. */
+static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, int qh_off, int qs_off, v128_t *sums0,
+                                      v128_t *sums1, float *sumf) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
-    float sumf = 0.0f;
-    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += bytes, ba += Q8_K_BYTES) {
-        const uint8_t *qs = bw + qs_off, *sm = bw + 4;
-        /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
-         * u[0..1] = scales 0..7, u[2..3] = mins 0..7 */
-        uint32_t u[4];
-        memcpy(u, sm, 12);
-        u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-        const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
-        u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-        u[2] = mins03;
-        u[0] &= 0x3f3f3f3fu;
-        const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));     /* scales 0..7, int16 */
-        const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2)); /* mins 0..7, int16 */
-        /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: each min twice, against the 16 int16 bsums (exact int) */
-        const v128_t ms = wasm_i32x4_add(
-            wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
-            wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
-        const int sumi = hsum_i32x4(ms);
-        /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); groups 2j and
-         * 2j+1 share scale j */
-        v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-        const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : wasm_i32x4_splat(0),
-                     qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
+    const uint8_t *qs = bw + qs_off, *sm = bw + 4;
+    /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
+     * u[0..1] = scales 0..7, u[2..3] = mins 0..7 */
+    uint32_t u[4];
+    memcpy(u, sm, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins03;
+    u[0] &= 0x3f3f3f3fu;
+    const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));     /* scales 0..7, int16 */
+    const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2)); /* mins 0..7, int16 */
+    /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: each min twice, against the 16 int16 bsums (exact int) */
+    const v128_t ms = wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
+    const int sumi = hsum_i32x4(ms);
+    /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); groups 2j and
+     * 2j+1 share scale j */
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+    const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : wasm_i32x4_splat(0),
+                 qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
 #define Q45K_CHUNK(c)                                                                                              \
-    do {                                                                                                           \
-        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);                  \
-        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0), vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1); \
-        if (qh_off) {                                                                                              \
-            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c)))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c)))); \
-            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));                \
-            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));                \
-            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));                \
-            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));                \
-        }                                                                                                          \
-        pair_dot_simd128(vl0, vl1, ba + 4 + 64 * (c), wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c), 2 * (c), 2 * (c), \
-                                                                          2 * (c), 2 * (c), 2 * (c), 2 * (c)), &l0, &l1); \
-        pair_dot_simd128(vh0, vh1, ba + 4 + 64 * (c) + 32,                                                         \
-                         wasm_i16x8_shuffle(scm, scm, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, \
-                                            2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1), &l0, &l1);                      \
-    } while (0)
-        Q45K_CHUNK(0);
-        Q45K_CHUNK(1);
-        Q45K_CHUNK(2);
-        Q45K_CHUNK(3);
+do {                                                                                                           \
+    const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);                  \
+    v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0), vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1); \
+    if (qh_off) {                                                                                              \
+        const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c)))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c)))); \
+        vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));                \
+        vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));                \
+        vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));                \
+        vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));                \
+    }                                                                                                          \
+    pair_dot_simd128(vl0, vl1, ba + 4 + 64 * (c), wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c), 2 * (c), 2 * (c), \
+                                                                      2 * (c), 2 * (c), 2 * (c), 2 * (c)), &l0, &l1); \
+    pair_dot_simd128(vh0, vh1, ba + 4 + 64 * (c) + 32,                                                         \
+                     wasm_i16x8_shuffle(scm, scm, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, \
+                                        2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1), &l0, &l1);                      \
+} while (0)
+    Q45K_CHUNK(0);
+    Q45K_CHUNK(1);
+    Q45K_CHUNK(2);
+    Q45K_CHUNK(3);
 #undef Q45K_CHUNK
-        const float da = load_f32(ba);
-        const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
-        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
-        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
-        sumf -= (load_half(bw + 2) * da) * (float)sumi;
-    }
-    return lanes_finish_simd128(sumf, sums0, sums1);
+    const float da = load_f32(ba);
+    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
+}
+
+/* nrow (1 or 4) rows, block ib of row k at w + k·w_stride + ib·w_bstep (kernels.h); the four rows take turns per
+ * super-block, so an interleaved group is read as one stream and the activation block stays in L1 */
+static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
+                                         size_t w_bstep, const uint8_t *ba, int qh_off, int qs_off) {
+    float sumf[4] = {0, 0, 0, 0};
+    v128_t sums0[4], sums1[4];
+    for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES)
+        for (int k = 0; k < nrow; k++)
+            q45k_block_simd128(w + (size_t)k * w_stride, ba, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+    for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums0[k], sums1[k]);
 }
 
 void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    *s = q45k_dot_simd128(n, w, a, Q4_K_BYTES, 0, 16);
+    q45k_dot_rows_simd128(1, n, s, w, 0, Q4_K_BYTES, a, 0, 16);
 }
 void ds2_simd128_vec_dot_q5_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    *s = q45k_dot_simd128(n, w, a, Q5_K_BYTES, 16, 48);
+    q45k_dot_rows_simd128(1, n, s, w, 0, Q5_K_BYTES, a, 16, 48);
+}
+void ds2_simd128_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q45k_dot_rows_simd128(4, n, s, w, w_stride, w_bstep, a, 0, 16);
+}
+void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q45k_dot_rows_simd128(4, n, s, w, w_stride, w_bstep, a, 16, 48);
+}
+
+/* One Q6_K super-block of a row into its lane sums, the reference's steps. */
+static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, v128_t *sums0, v128_t *sums1) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    int8_t v[QKK];
+    for (int half = 0; half < 2; half++)
+        for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
+            const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
+            const v128_t l0 = wasm_v128_load(ql), l1 = wasm_v128_load(ql + 32), h = wasm_v128_load(qh);
+            int8_t *o = v + 128 * half + 16 * k;
+            /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
+            wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i16x8_shl(h, 4), m30)), k32));
+            wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i16x8_shl(h, 2), m30)), k32));
+            wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), lo4), wasm_v128_and(h, m30)), k32));
+            wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), lo4), wasm_v128_and(wasm_u16x8_shr(h, 2), m30)), k32));
+        }
+    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
+    v128_t l0, l1;
+    lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_extend_low_i8x16(sc), wasm_i16x8_extend_high_i8x16(sc),
+                        &l0, &l1);
+    const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+}
+
+/* nrow (1 or 4) rows as q45k_dot_rows_simd128 */
+static inline void q6k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
+                                        size_t w_bstep, const uint8_t *ba) {
+    v128_t sums0[4], sums1[4];
+    for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
+    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES)
+        for (int k = 0; k < nrow; k++) q6k_block_simd128(w + (size_t)k * w_stride, ba, &sums0[k], &sums1[k]);
+    for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(0.0f, sums0[k], sums1[k]);
 }
 
 void ds2_simd128_vec_dot_q6_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
-    v128_t sums0 = wasm_f32x4_splat(0.0f), sums1 = wasm_f32x4_splat(0.0f);
-    int8_t v[QKK];
-    for (int64_t ib = 0; ib < n / QKK; ib++, bw += Q6_K_BYTES, ba += Q8_K_BYTES) {
-        for (int half = 0; half < 2; half++)
-            for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
-                const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
-                const v128_t l0 = wasm_v128_load(ql), l1 = wasm_v128_load(ql + 32), h = wasm_v128_load(qh);
-                int8_t *o = v + 128 * half + 16 * k;
-                /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
-                wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i16x8_shl(h, 4), m30)), k32));
-                wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i16x8_shl(h, 2), m30)), k32));
-                wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), lo4), wasm_v128_and(h, m30)), k32));
-                wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), lo4), wasm_v128_and(wasm_u16x8_shr(h, 2), m30)), k32));
-            }
-        const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
-        v128_t l0, l1;
-        lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_extend_low_i8x16(sc), wasm_i16x8_extend_high_i8x16(sc),
-                            &l0, &l1);
-        const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
-        sums0 = wasm_f32x4_add(sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
-        sums1 = wasm_f32x4_add(sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
-    }
-    *s = lanes_finish_simd128(0.0f, sums0, sums1);
+    q6k_dot_rows_simd128(1, n, s, w, 0, Q6_K_BYTES, a);
+}
+void ds2_simd128_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
+    q6k_dot_rows_simd128(4, n, s, w, w_stride, w_bstep, a);
 }
 
 /* ---- Q5_0 · Q8_0 -----------------------------------------------------------------------------------------
@@ -821,9 +850,9 @@ GEMM_SIMD128(q4_0, GP_Q32, DS2_Q4_0, q32_tile_simd128, ds2_simd128_vec_dot_q4_0_
 GEMM_SIMD128(q5_0, GP_Q32, DS2_Q5_0, q32_tile_simd128, ds2_simd128_vec_dot_q5_0_q8_0, ds2_simd128_vec_dot_q5_0_q8_0_x4)
 GEMM_SIMD128(q8_0, GP_Q32, DS2_Q8_0, q32_tile_simd128, ds2_simd128_vec_dot_q8_0_q8_0, ds2_simd128_vec_dot_q8_0_q8_0_x4)
 GEMM_SIMD128(iq4_nl, GP_Q32, DS2_IQ4_NL, q32_tile_simd128, ds2_simd128_vec_dot_iq4_nl_q8_0, ds2_simd128_vec_dot_iq4_nl_q8_0_x4)
-GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k, NULL)
-GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k, NULL)
-GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k, NULL)
+GEMM_SIMD128(q4_k, GP_KQ, DS2_Q4_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q4_k_q8_k, ds2_simd128_vec_dot_q4_k_q8_k_x4)
+GEMM_SIMD128(q5_k, GP_KQ, DS2_Q5_K, kq_tile_min_simd128, ds2_simd128_vec_dot_q5_k_q8_k, ds2_simd128_vec_dot_q5_k_q8_k_x4)
+GEMM_SIMD128(q6_k, GP_KQ, DS2_Q6_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q6_k_q8_k, ds2_simd128_vec_dot_q6_k_q8_k_x4)
 GEMM_SIMD128(q3_k, GP_KQ, DS2_Q3_K, kq_tile_nomin_simd128, ds2_simd128_vec_dot_q3_k_q8_k, NULL)
 
 /* ---- Q8_K activations: the reference quantizer's bits (see avx2.c ds2_avx2_q8_k_from_float) -------------- */
