@@ -355,21 +355,36 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
 
 /* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
-/* one pair of groups (16 values each in wg, wh; activations at qa) with its int16 scale pair sc, added to the
- * lanes as in lanes_dot16_simd128, from registers (no round trip of the values through memory) */
-static inline void pair_dot_simd128(v128_t wg, v128_t wh, const uint8_t *qa, v128_t sc, v128_t *l0, v128_t *l1) {
-    const v128_t ag = wasm_v128_load(qa), ah = wasm_v128_load(qa + 16);
-    const v128_t sg = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(wg), wasm_i16x8_extend_low_i8x16(ag)),
-                                     wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(wg), wasm_i16x8_extend_high_i8x16(ag)));
-    const v128_t sh = wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(wh), wasm_i16x8_extend_low_i8x16(ah)),
-                                     wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(wh), wasm_i16x8_extend_high_i8x16(ah)));
-    *l0 = wasm_i32x4_add(*l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 0, 8, 1, 9, 2, 10, 3, 11), sc));
-    *l1 = wasm_i32x4_add(*l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sg, sh, 4, 12, 5, 13, 6, 14, 7, 15), sc));
+/* The K-quant dots below take the Q8_K activations widened to int16 once per super-block (act16_simd128), which
+ * the four rows of a four-row call share, and fold 16 weights onto lanes 0..7 (elements e and e+8) in int16. */
+static inline void act16_simd128(const uint8_t *qa, int16_t *a16) {
+    for (int i = 0; i < QKK; i += 16) {
+        const v128_t v = wasm_v128_load(qa + i);
+        wasm_v128_store(a16 + i, wasm_i16x8_extend_low_i8x16(v));
+        wasm_v128_store(a16 + i + 8, wasm_i16x8_extend_high_i8x16(v));
+    }
+}
+/* 16 weights w (unsigned bytes ≤ 31, or signed in [−32, 31]) · a16[0..16) folded onto 8 int16 lanes: |w·a| ≤ 32·128,
+ * so up to 4 products per lane (two folds added) stay within int16 */
+static inline v128_t fold16_u(v128_t w, const int16_t *a16) {
+    return wasm_i16x8_add(wasm_i16x8_mul(wasm_u16x8_extend_low_u8x16(w), wasm_v128_load(a16)),
+                          wasm_i16x8_mul(wasm_u16x8_extend_high_u8x16(w), wasm_v128_load(a16 + 8)));
+}
+static inline v128_t fold16_s(v128_t w, const int16_t *a16) {
+    return wasm_i16x8_add(wasm_i16x8_mul(wasm_i16x8_extend_low_i8x16(w), wasm_v128_load(a16)),
+                          wasm_i16x8_mul(wasm_i16x8_extend_high_i8x16(w), wasm_v128_load(a16 + 8)));
+}
+/* lanes 0..7 (in *l0, *l1) += scA·sA + scB·sB for two 8-lane int16 partial sums, sc = (scA, scB) repeated: one
+ * i32x4.dot_i16x8 per half on the two interleaved (exact int32) */
+static inline void pair_lanes_simd128(v128_t sA, v128_t sB, v128_t sc, v128_t *l0, v128_t *l1) {
+    *l0 = wasm_i32x4_add(*l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sA, sB, 0, 8, 1, 9, 2, 10, 3, 11), sc));
+    *l1 = wasm_i32x4_add(*l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sA, sB, 4, 12, 5, 13, 6, 14, 7, 15), sc));
 }
 
-/* One Q4_K / Q5_K super-block of a row into its sums (lanes) and sumf (mins), the reference's steps. */
-static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, int qh_off, int qs_off, v128_t *sums0,
-                                      v128_t *sums1, float *sumf) {
+/* One Q4_K / Q5_K super-block of a row into its sums (lanes) and sumf (mins), the reference's steps; a16: the
+ * activation block's values as int16 (act16_simd128). */
+static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, int qh_off, int qs_off,
+                                      v128_t *sums0, v128_t *sums1, float *sumf) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
     const uint8_t *qs = bw + qs_off, *sm = bw + 4;
     /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
@@ -388,28 +403,31 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, int 
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
     const int sumi = hsum_i32x4(ms);
-    /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); groups 2j and
-     * 2j+1 share scale j */
+    /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); each sub-block's
+     * two folds are added in int16 (4 products per lane), then the pair of sub-blocks meets its two scales */
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
     const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : wasm_i32x4_splat(0),
                  qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
-#define Q45K_CHUNK(c)                                                                                              \
-do {                                                                                                           \
-    const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);                  \
-    v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0), vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1); \
-    if (qh_off) {                                                                                              \
-        const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c)))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c)))); \
-        vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));                \
-        vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));                \
-        vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));                \
-        vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));                \
-    }                                                                                                          \
-    pair_dot_simd128(vl0, vl1, ba + 4 + 64 * (c), wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c), 2 * (c), 2 * (c), \
-                                                                      2 * (c), 2 * (c), 2 * (c), 2 * (c)), &l0, &l1); \
-    pair_dot_simd128(vh0, vh1, ba + 4 + 64 * (c) + 32,                                                         \
-                     wasm_i16x8_shuffle(scm, scm, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1, \
-                                        2 * (c) + 1, 2 * (c) + 1, 2 * (c) + 1), &l0, &l1);                      \
-} while (0)
+#define Q45K_CHUNK(c)                                                                                          \
+    do {                                                                                                       \
+        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);              \
+        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0);                                             \
+        v128_t vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1);                                             \
+        if (qh_off) {                                                                                          \
+            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
+            const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
+            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));            \
+            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));            \
+            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));            \
+            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));            \
+        }                                                                                                      \
+        const int16_t *ac = a16 + 64 * (c);                                                                    \
+        pair_lanes_simd128(wasm_i16x8_add(fold16_u(vl0, ac), fold16_u(vl1, ac + 16)),                            \
+                           wasm_i16x8_add(fold16_u(vh0, ac + 32), fold16_u(vh1, ac + 48)),                       \
+                           wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),     \
+                                              2 * (c) + 1, 2 * (c), 2 * (c) + 1),                                \
+                           &l0, &l1);                                                                          \
+    } while (0)
     Q45K_CHUNK(0);
     Q45K_CHUNK(1);
     Q45K_CHUNK(2);
@@ -428,10 +446,13 @@ static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const ui
                                          size_t w_bstep, const uint8_t *ba, int qh_off, int qs_off) {
     float sumf[4] = {0, 0, 0, 0};
     v128_t sums0[4], sums1[4];
+    _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES)
+    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
+        act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++)
-            q45k_block_simd128(w + (size_t)k * w_stride, ba, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+            q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+    }
     for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums0[k], sums1[k]);
 }
 
@@ -448,37 +469,52 @@ void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t
     q45k_dot_rows_simd128(4, n, s, w, w_stride, w_bstep, a, 16, 48);
 }
 
-/* One Q6_K super-block of a row into its lane sums, the reference's steps. */
-static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, v128_t *sums0, v128_t *sums1) {
+/* One Q6_K super-block of a row into its lane sums, the reference's steps; a16 as for Q4_K. The values are
+ * built 16 at a time in registers: for columns 16k.. of half h the four vectors are groups g = 8h + k + 2j
+ * (j = 0..3), each with its own int8 scale, paired (j = 0, 1) and (2, 3) for the lane dots. */
+#define Q6K_COLS(h, k, scv)                                                                                    \
+    do {                                                                                                       \
+        const uint8_t *ql = bw + 64 * (h) + 16 * (k), *qh = bw + 128 + 32 * (h) + 16 * (k);                    \
+        const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);           \
+        /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */    \
+        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));     \
+        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));     \
+        const v128_t x2 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q0, 4), lo4), wasm_v128_and(hb, m30));    \
+        const v128_t x3 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q1, 4), lo4),                             \
+                                       wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));                            \
+        const int16_t *ac = a16 + 128 * (h) + 16 * (k);                                                        \
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x0, k32), ac), fold16_s(wasm_i8x16_sub(x1, k32), ac + 32),  \
+                           wasm_i16x8_shuffle(scv, scv, k, k + 2, k, k + 2, k, k + 2, k, k + 2), &l0, &l1);    \
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x2, k32), ac + 64), fold16_s(wasm_i8x16_sub(x3, k32), ac + 96), \
+                           wasm_i16x8_shuffle(scv, scv, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6), \
+                           &l0, &l1);                                                                          \
+    } while (0)
+static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, v128_t *sums0,
+                                     v128_t *sums1) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
-    int8_t v[QKK];
-    for (int half = 0; half < 2; half++)
-        for (int k = 0; k < 2; k++) { /* 16 of the 32 columns l at a time */
-            const uint8_t *ql = bw + 64 * half + 16 * k, *qh = bw + 128 + 32 * half + 16 * k;
-            const v128_t l0 = wasm_v128_load(ql), l1 = wasm_v128_load(ql + 32), h = wasm_v128_load(qh);
-            int8_t *o = v + 128 * half + 16 * k;
-            /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
-            wasm_v128_store(o, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l0, lo4), wasm_v128_and(wasm_i16x8_shl(h, 4), m30)), k32));
-            wasm_v128_store(o + 32, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(l1, lo4), wasm_v128_and(wasm_i16x8_shl(h, 2), m30)), k32));
-            wasm_v128_store(o + 64, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l0, 4), lo4), wasm_v128_and(h, m30)), k32));
-            wasm_v128_store(o + 96, wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l1, 4), lo4), wasm_v128_and(wasm_u16x8_shr(h, 2), m30)), k32));
-        }
-    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
-    v128_t l0, l1;
-    lanes_dot16_simd128(v, (const int8_t *)(ba + 4), wasm_i16x8_extend_low_i8x16(sc), wasm_i16x8_extend_high_i8x16(sc),
-                        &l0, &l1);
+    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16]: groups 0..7 and 8..15 as int16 */
+    const v128_t sc_lo = wasm_i16x8_extend_low_i8x16(sc), sc_hi = wasm_i16x8_extend_high_i8x16(sc);
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+    Q6K_COLS(0, 0, sc_lo);
+    Q6K_COLS(0, 1, sc_lo);
+    Q6K_COLS(1, 0, sc_hi);
+    Q6K_COLS(1, 1, sc_hi);
     const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
     *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
     *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
 }
+#undef Q6K_COLS
 
 /* nrow (1 or 4) rows as q45k_dot_rows_simd128 */
 static inline void q6k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
                                         size_t w_bstep, const uint8_t *ba) {
     v128_t sums0[4], sums1[4];
+    _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
-    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES)
-        for (int k = 0; k < nrow; k++) q6k_block_simd128(w + (size_t)k * w_stride, ba, &sums0[k], &sums1[k]);
+    for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
+        act16_simd128(ba + 4, a16);
+        for (int k = 0; k < nrow; k++) q6k_block_simd128(w + (size_t)k * w_stride, ba, a16, &sums0[k], &sums1[k]);
+    }
     for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(0.0f, sums0[k], sums1[k]);
 }
 
