@@ -87,16 +87,37 @@ static inline v128_t half4_to_f32(v128_t h) {
     return wasm_v128_or(wasm_v128_bitselect(special, f, is_special), sign);
 }
 
+/* 4 finite halves (exponent < 31; in the high 16 bits of i32 lanes) → floats, the same exact values as
+ * half4_to_f32 in 3 steps: sign to bit 31 and exponent + mantissa to bits 13..27 by an arithmetic shift whose
+ * copies of the sign are masked off, times 2^112 */
+static inline v128_t finite_half4_hi_to_f32(v128_t h_hi) {
+    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(h_hi, 3), wasm_i32x4_splat((int32_t)0x8fffffff)),
+                          wasm_f32x4_splat(5.192296858534828e+33f));
+}
+/* any of the 16 halves in hx, hy with exponent 31 (inf / NaN) */
+static inline int any_special_half(v128_t hx, v128_t hy) {
+    const v128_t e = wasm_i16x8_splat(0x7c00);
+    return wasm_v128_any_true(wasm_v128_or(wasm_i16x8_eq(wasm_v128_and(hx, e), e), wasm_i16x8_eq(wasm_v128_and(hy, e), e)));
+}
+
 void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a) {
     const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
     v128_t acc[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
+    const v128_t zero = wasm_i32x4_splat(0);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const v128_t hx = wasm_v128_load(x + i), hy = wasm_v128_load(y + i);
-        const v128_t p0 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(hx)),
-                                         half4_to_f32(wasm_u32x4_extend_low_u16x8(hy)));
-        const v128_t p1 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(hx)),
-                                         half4_to_f32(wasm_u32x4_extend_high_u16x8(hy)));
+        v128_t p0, p1;
+        if (!any_special_half(hx, hy)) { /* halves interleaved with zeros put each in the high 16 bits of a lane */
+            p0 = wasm_f32x4_mul(finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hx, 0, 8, 1, 9, 2, 10, 3, 11)),
+                                finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hy, 0, 8, 1, 9, 2, 10, 3, 11)));
+            p1 = wasm_f32x4_mul(finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hx, 4, 12, 5, 13, 6, 14, 7, 15)),
+                                finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hy, 4, 12, 5, 13, 6, 14, 7, 15)));
+        } else {
+            p0 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(hx)), half4_to_f32(wasm_u32x4_extend_low_u16x8(hy)));
+            p1 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(hx)),
+                                half4_to_f32(wasm_u32x4_extend_high_u16x8(hy)));
+        }
         acc_products(p0, &acc[0], &acc[1]);
         acc_products(p1, &acc[2], &acc[3]);
     }
@@ -233,13 +254,11 @@ static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
     uint16_t h[4];
     for (int k = 0; k < 4; k++) memcpy(&h[k], p0 + (size_t)k * stride, 2);
     const v128_t hv = wasm_i32x4_make(h[0], h[1], h[2], h[3]);
-    /* finite halves (all real scales) in 4 steps: the half's bits moved to a float's (sign to bit 31, exponent +
-     * mantissa to bits 13..27, by an arithmetic shift whose copies of the sign are masked off), times 2^112: the
-     * same exact value as half4_to_f32, signed zero included; exponent 31 (inf / NaN) takes the full path */
+    /* finite halves (all real scales) by the bit move of finite_half4_hi_to_f32 (signed zero included);
+     * exponent 31 (inf / NaN) takes the full path */
     const v128_t is_special = wasm_i32x4_eq(wasm_v128_and(hv, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
     if (wasm_v128_any_true(is_special)) return half4_to_f32(hv);
-    const v128_t bits = wasm_v128_and(wasm_i32x4_shr(wasm_i32x4_shl(hv, 16), 3), wasm_i32x4_splat((int32_t)0x8fffffff));
-    return wasm_f32x4_mul(bits, wasm_f32x4_splat(5.192296858534828e+33f)); /* 2^112 */
+    return finite_half4_hi_to_f32(wasm_i32x4_shl(hv, 16));
 }
 
 /* one block of the four rows: sumf + lane-wise (float)sumi·(d_w·d_a), the single-row kernel's float steps */
