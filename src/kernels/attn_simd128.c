@@ -3,12 +3,13 @@
  * Compiled only when the build targets SIMD128 (-msimd128). The reference's arithmetic exactly: float
  * products (f32x4.mul), promoted to f64x2 and summed in the reference's order, lanes over independent sums
  * (4 heads × 4 rows for the scores, 16 columns for the values). f16 rows are converted with an integer bit
- * trick (below), exact. With an f16 cache the "_d" primitives do one f64x2 multiply + add per 2 products
+ * move (half_simd128.h), exact. With an f16 cache the "_d" primitives do one f64x2 multiply + add per 2 products
  * (exact, attn.c): 4 heads × 4 rows for the scores, column strips of 4 × 4 heads for the values. Both are
  * bound by V8's f64x2 multiply/add throughput (wasm SIMD128 has no FMA without relaxed-SIMD): in Node, 16
  * heads × 512 positions take ~0.45 ms each, the tile conversions ~0.27 ms. Tried without gain: 2 rows × 8
  * heads, i-chunks of the tile kept in L1 across head blocks, rows interleaved by 4 for constant load offsets
- * (the scores gain was lost in the conversion), a branch-free finite-half fast path for the conversion.
+ * (the scores gain was lost in the conversion), a branch-free finite-half fast path for the conversion (the
+ * branch on "any inf / NaN among 8" that half8_to_f32 takes instead does gain).
  */
 #if !defined(__wasm_simd128__)
 #error "attn_simd128.c must be compiled with -msimd128"
@@ -18,29 +19,17 @@
 #include <wasm_simd128.h>
 
 #include "attn.h"
+#include "half_simd128.h"
 #include "kernels.h"
 #include "ref.h"
-
-/* 4 IEEE halves (zero-extended in u32 lanes) → floats: exponent+mantissa moved to a float's low bits and
- * scaled by 2^112 is exact for normals and subnormals; exponent 31 selects inf / quiet NaN; sign ORed. */
-static inline v128_t half4_to_f32(v128_t h) {
-    const v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    const v128_t f = wasm_f32x4_mul(em, wasm_f32x4_splat(5.192296858534828e+33f));
-    const v128_t special_exp = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    const v128_t nan_quiet =
-        wasm_v128_and(wasm_i32x4_ne(wasm_v128_and(em, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0)),
-                      wasm_i32x4_splat(0x400000));
-    const v128_t special = wasm_v128_or(wasm_v128_or(wasm_i32x4_splat(0x7f800000), em), nan_quiet);
-    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-    return wasm_v128_or(wasm_v128_bitselect(special, f, special_exp), sign);
-}
 
 static void load_seg_f16(const uint16_t *src, int64_t n, float *dst) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const v128_t h = wasm_v128_load(src + i);
-        wasm_v128_store(dst + i, half4_to_f32(wasm_u32x4_extend_low_u16x8(h)));
-        wasm_v128_store(dst + i + 4, half4_to_f32(wasm_u32x4_extend_high_u16x8(h)));
+        v128_t lo, hi;
+        half8_to_f32(wasm_v128_load(src + i), &lo, &hi);
+        wasm_v128_store(dst + i, lo);
+        wasm_v128_store(dst + i + 4, hi);
     }
     for (; i < n; i++) dst[i] = ds2_half_to_float_inline(src[i]);
 }
@@ -172,9 +161,8 @@ static void round_f16(float *x, int64_t n) {
 static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const v128_t h = wasm_v128_load(src + i);
-        const v128_t lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h));
-        const v128_t hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
+        v128_t lo, hi;
+        half8_to_f32(wasm_v128_load(src + i), &lo, &hi);
         wasm_v128_store(dst + i, wasm_f64x2_promote_low_f32x4(lo));
         wasm_v128_store(dst + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
         wasm_v128_store(dst + i + 4, wasm_f64x2_promote_low_f32x4(hi));

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "half_simd128.h"
 #include "kernels.h"
 #include "ref.h"
 #include "simd.h"
@@ -74,50 +75,15 @@ void ds2_simd128_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void 
     *s = (float)sum;
 }
 
-/* 4 IEEE halves (zero-extended in u32 lanes) → floats, exactly as ds2_half_to_float_inline: exponent+mantissa
- * placed in a float's low bits times 2^112 (normals and subnormals); exponent 31 → inf / quiet NaN. */
-static inline v128_t half4_to_f32(v128_t h) {
-    const v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    const v128_t f = wasm_f32x4_mul(em, wasm_f32x4_splat(5.192296858534828e+33f)); /* 2^112 */
-    const v128_t is_special = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    const v128_t quiet = wasm_v128_and(wasm_i32x4_ne(wasm_v128_and(em, wasm_i32x4_splat(0x7fe000)), wasm_i32x4_splat(0)),
-                                       wasm_i32x4_splat(0x400000));
-    const v128_t special = wasm_v128_or(wasm_v128_or(wasm_i32x4_splat(0x7f800000), em), quiet);
-    const v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-    return wasm_v128_or(wasm_v128_bitselect(special, f, is_special), sign);
-}
-
-/* 4 finite halves (exponent < 31; in the high 16 bits of i32 lanes) → floats, the same exact values as
- * half4_to_f32 in 3 steps: sign to bit 31 and exponent + mantissa to bits 13..27 by an arithmetic shift whose
- * copies of the sign are masked off, times 2^112 */
-static inline v128_t finite_half4_hi_to_f32(v128_t h_hi) {
-    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(h_hi, 3), wasm_i32x4_splat((int32_t)0x8fffffff)),
-                          wasm_f32x4_splat(5.192296858534828e+33f));
-}
-/* any of the 16 halves in hx, hy with exponent 31 (inf / NaN) */
-static inline int any_special_half(v128_t hx, v128_t hy) {
-    const v128_t e = wasm_i16x8_splat(0x7c00);
-    return wasm_v128_any_true(wasm_v128_or(wasm_i16x8_eq(wasm_v128_and(hx, e), e), wasm_i16x8_eq(wasm_v128_and(hy, e), e)));
-}
-
 void ds2_simd128_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a) {
     const uint16_t *x = (const uint16_t *)w, *y = (const uint16_t *)a;
     v128_t acc[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
-    const v128_t zero = wasm_i32x4_splat(0);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const v128_t hx = wasm_v128_load(x + i), hy = wasm_v128_load(y + i);
-        v128_t p0, p1;
-        if (!any_special_half(hx, hy)) { /* halves interleaved with zeros put each in the high 16 bits of a lane */
-            p0 = wasm_f32x4_mul(finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hx, 0, 8, 1, 9, 2, 10, 3, 11)),
-                                finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hy, 0, 8, 1, 9, 2, 10, 3, 11)));
-            p1 = wasm_f32x4_mul(finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hx, 4, 12, 5, 13, 6, 14, 7, 15)),
-                                finite_half4_hi_to_f32(wasm_i16x8_shuffle(zero, hy, 4, 12, 5, 13, 6, 14, 7, 15)));
-        } else {
-            p0 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(hx)), half4_to_f32(wasm_u32x4_extend_low_u16x8(hy)));
-            p1 = wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(hx)),
-                                half4_to_f32(wasm_u32x4_extend_high_u16x8(hy)));
-        }
+        v128_t x0, x1, y0, y1;
+        half8_to_f32(wasm_v128_load(x + i), &x0, &x1);
+        half8_to_f32(wasm_v128_load(y + i), &y0, &y1);
+        const v128_t p0 = wasm_f32x4_mul(x0, y0), p1 = wasm_f32x4_mul(x1, y1);
         acc_products(p0, &acc[0], &acc[1]);
         acc_products(p1, &acc[2], &acc[3]);
     }
@@ -210,10 +176,10 @@ double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b,
     v128_t s[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const v128_t h = wasm_v128_load(a + i);
-        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(h)), wasm_v128_load(b + i)), &s[0], &s[1]);
-        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(h)), wasm_v128_load(b + i + 4)), &s[2],
-                     &s[3]);
+        v128_t lo, hi;
+        half8_to_f32(wasm_v128_load(a + i), &lo, &hi);
+        acc_products(wasm_f32x4_mul(lo, wasm_v128_load(b + i)), &s[0], &s[1]);
+        acc_products(wasm_f32x4_mul(hi, wasm_v128_load(b + i + 4)), &s[2], &s[3]);
     }
     acc += hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(s[0], s[1]), wasm_f64x2_add(s[2], s[3])));
     for (; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * b[i]);
@@ -224,11 +190,11 @@ double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t 
     v128_t s[4] = {wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0), wasm_f64x2_splat(0.0)};
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        const v128_t ha = wasm_v128_load(a + i), hb = wasm_v128_load(b + i);
-        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_low_u16x8(ha)), half4_to_f32(wasm_u32x4_extend_low_u16x8(hb))),
-                     &s[0], &s[1]);
-        acc_products(wasm_f32x4_mul(half4_to_f32(wasm_u32x4_extend_high_u16x8(ha)), half4_to_f32(wasm_u32x4_extend_high_u16x8(hb))),
-                     &s[2], &s[3]);
+        v128_t a0, a1, b0, b1;
+        half8_to_f32(wasm_v128_load(a + i), &a0, &a1);
+        half8_to_f32(wasm_v128_load(b + i), &b0, &b1);
+        acc_products(wasm_f32x4_mul(a0, b0), &s[0], &s[1]);
+        acc_products(wasm_f32x4_mul(a1, b1), &s[2], &s[3]);
     }
     acc += hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(s[0], s[1]), wasm_f64x2_add(s[2], s[3])));
     for (; i < n; i++) acc += (double)(ds2_half_to_float_inline(a[i]) * ds2_half_to_float_inline(b[i]));
