@@ -82,7 +82,7 @@ void ds2_matmul(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wt
 void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx, int64_t cols,
                        int64_t r0, int64_t r1, int64_t n_tok);
 
-/* Dequantize row r of W (cols elements) into y. */
+/* Dequantize row r of a row-major W (cols elements) into y (not for the interleaved layout). */
 void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y);
 
 /* ---- vector ops (f32) --------------------------------------------------------------------------------- */
