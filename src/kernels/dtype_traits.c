@@ -132,6 +132,7 @@ static void build_best(void) {
         k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k;
         if (cpu_has_avx512_vnni()) { /* Zen 4, Ice Lake and later: VNNI dot products in the tiles */
             k_best_ops.gemm[DS2_Q4_0] = ds2_avx2_gemm_q4_0_vnni;
+            k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4_vnni;
             k_best_ops.gemm[DS2_Q5_0] = ds2_avx2_gemm_q5_0_vnni;
             k_best_ops.gemm[DS2_Q8_0] = ds2_avx2_gemm_q8_0_vnni;
             k_best_ops.gemm[DS2_IQ4_NL] = ds2_avx2_gemm_iq4_nl_vnni;

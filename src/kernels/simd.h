@@ -52,6 +52,8 @@ void ds2_avx2_vec_dot_q5_1_q8_1_x4(int64_t n, float *s, const void *w, size_t w_
 void ds2_avx2_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const void *a);
 void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+void ds2_avx2_vec_dot_q4_0_q8_0_x4_vnni(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep,
+                                        const void *a);
 void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
