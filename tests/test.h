@@ -15,18 +15,6 @@
 
 static int test_passed_, test_failed_, test_cur_failed_;
 
-/* a float's IEEE bits and back (bit-exact comparisons of kernels) */
-static inline uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-static inline float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 #define TEST(name) static void name(void)
 #define RUN(name)                                                                  \
     do {                                                                           \

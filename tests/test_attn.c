@@ -12,6 +12,7 @@
 #include "ds2.h"
 #include "kernels/attn.h"
 #include "kernels/kernels.h"
+#include "kernels/ref.h" /* f32_bits */
 #include "test.h"
 #include "threadpool.h"
 

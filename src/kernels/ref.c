@@ -23,18 +23,6 @@
 #include "kernels.h"
 #include "ref.h"
 
-static inline uint32_t f32_bits(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-static inline float f32_from_bits(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 /* ---- scalar conversions ------------------------------------------------------------------------------- */
 
 float ds2_f16_to_f32(uint16_t h) { return ds2_half_to_float_inline(h); }

@@ -13,6 +13,19 @@
 
 #include "kernels.h"
 
+/* a float's IEEE bits and back (the reference's bit-level rounding steps; the tests' bit-exact comparisons) */
+static inline uint32_t f32_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+static inline float f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
 /* Exact IEEE half → float without branches (vectorizable): the half's exponent+mantissa bits placed in a
  * float's low bits and scaled by 2^112 give the value for normals and subnormals alike (the float multiply is
  * exact; needs IEEE subnormals, i.e. no flush-to-zero/DAZ). Inf/NaN (exponent 31) are selected separately;
