@@ -55,10 +55,9 @@ typedef struct {
     void (*mqa)(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch); /* attn.h ds2_mqa */
     ds2_gemm_fn gemm[DS2_DTYPE_COUNT]; /* kernels.h ds2_gemm_get (none in the reference set) */
     const ds2_mqa_ops *mqa_ops;        /* attn.h ds2_mqa_ops_get (none in the reference set) */
-    unsigned char x4_layout[DS2_DTYPE_COUNT]; /* kernels.h ds2_repack_x4_wanted */
 } vec_ops;
 static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0},
-                                  ds2_mqa_ref, {0}, NULL, {0}};
+                                  ds2_mqa_ref, {0}, NULL};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -185,9 +184,6 @@ static void build_best(void) {
     k_best_ops.gemm[DS2_Q3_K] = ds2_simd128_gemm_q3_k;
     k_best_name = "simd128";
 #endif
-    /* the interleaved layout wherever the set has a four-row form (repack.c: in wasm Q8_0 decode +40%; natively,
-     * where the four-row kernels prefetch, Q4_K_M +6%, Q4_0 / Q8_0 unchanged) */
-    for (int t = 0; t < DS2_DTYPE_COUNT; t++) k_best_ops.x4_layout[t] = k_best_ops.vec_dot_x4[t] != NULL;
     atomic_store(&k_best_state, 2);
 }
 
@@ -248,9 +244,9 @@ double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc) {
 ds2_vec_dot_x4_fn ds2_vec_dot_x4_get(int32_t type) {
     return type >= 0 && type < DS2_DTYPE_COUNT ? active_ops()->vec_dot_x4[type] : NULL;
 }
-int ds2_repack_x4_wanted(int32_t type) {
-    return type >= 0 && type < DS2_DTYPE_COUNT && active_ops()->x4_layout[type];
-}
+/* the interleaved layout wherever the set has a four-row form (repack.c: in wasm Q8_0 decode +40%; natively,
+ * where the four-row kernels prefetch, Q4_K_M +6%, Q4_0 / Q8_0 unchanged) */
+int ds2_repack_x4_wanted(int32_t type) { return ds2_vec_dot_x4_get(type) != NULL; }
 ds2_gemm_fn ds2_gemm_get(int32_t type) {
     return type >= 0 && type < DS2_DTYPE_COUNT ? active_ops()->gemm[type] : NULL;
 }

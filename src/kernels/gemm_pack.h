@@ -385,21 +385,6 @@ static inline void gp_pack_a(int fam, const uint8_t *a, int64_t nb, uint8_t *dst
         gp_q32_pack_a(a, nb, dst);
 }
 
-/* Rows [r0, r1) of one token without the tiles: one vec_dot per row, or the four-row form for each whole 4-row
- * group of the interleaved layout (x4; its rows are not contiguous, kernels.h DS2_TYPE_X4) — the same bits. */
-static inline void gp_rows(void (*vec_dot)(int64_t, float *, const void *, const void *), ds2_vec_dot_x4_fn vec_dot_x4,
-                           int x4, size_t bb, int64_t n, float *yt, const uint8_t *w, size_t w_stride, int64_t r0,
-                           int64_t r1, const uint8_t *at) {
-    for (int64_t r = r0; r < r1;)
-        if (x4 && r % 4 == 0 && r + 4 <= r1) {
-            vec_dot_x4(n, yt + r, w + (size_t)r * w_stride, bb, 4 * bb, at);
-            r += 4;
-        } else {
-            vec_dot(n, yt + r, w + (size_t)r * w_stride, at);
-            r++;
-        }
-}
-
 /* x4: w's whole 4-row groups are interleaved (kernels.h DS2_TYPE_X4; rows past the last multiple of 4 are
  * row-major), and vec_dot_x4 is the set's four-row form of vec_dot. */
 static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
@@ -430,7 +415,7 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
     uint8_t *buf = nr4 > 0 && nt >= 2 ? (uint8_t *)aligned_alloc(64, ((size_t)(rc / 4) * w_tile + (size_t)ts * a_tok + 63) & ~(size_t)63) : NULL;
     if (!buf) { /* nothing to tile (or no memory): one vec_dot per element */
         for (int64_t t = 0; t < nt; t++)
-            gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + t * ldy, w, w_stride, 0, nr, a + (size_t)t * a_stride);
+            ds2_dot_rows(vec_dot, vec_dot_x4, x4, bb, w_stride, n, y + t * ldy, w, 0, nr, a + (size_t)t * a_stride);
         return;
     }
     uint8_t *wp = buf, *ap = buf + (size_t)(rc / 4) * w_tile;
@@ -454,13 +439,13 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
                 }
             }
             if (ns & 1) /* the odd last token of this pack */
-                gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + (s0 + ns - 1) * ldy, w, w_stride, c0, c0 + nc,
-                        a + (size_t)(s0 + ns - 1) * a_stride);
+                ds2_dot_rows(vec_dot, vec_dot_x4, x4, bb, w_stride, n, y + (s0 + ns - 1) * ldy, w, c0, c0 + nc,
+                             a + (size_t)(s0 + ns - 1) * a_stride);
         }
     }
     free(buf);
     for (int64_t t = 0; t < nt; t++)
-        gp_rows(vec_dot, vec_dot_x4, x4, bb, n, y + t * ldy, w, w_stride, nr4, nr, a + (size_t)t * a_stride);
+        ds2_dot_rows(vec_dot, vec_dot_x4, x4, bb, w_stride, n, y + t * ldy, w, nr4, nr, a + (size_t)t * a_stride);
 }
 
 #endif

@@ -82,6 +82,12 @@ void ds2_matmul(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wt
 void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx, int64_t cols,
                        int64_t r0, int64_t r1, int64_t n_tok);
 
+/* One token's rows [r0, r1) of W (row stride wrb, blocks of bb bytes; whole 4-row groups interleaved if x4, r0
+ * then a multiple of 4): yt[r] = vec_dot(row r, at) — the four-row form on each group of 4 where one is given,
+ * vec_dot on the rest. The one row loop of ds2_matmul_q_rows and the GEMM forms' untiled rows. */
+void ds2_dot_rows(void (*vec_dot)(int64_t, float *, const void *, const void *), ds2_vec_dot_x4_fn vec_dot_x4, int x4,
+                  size_t bb, size_t wrb, int64_t cols, float *yt, const void *W, int64_t r0, int64_t r1, const void *at);
+
 /* Dequantize row r of a row-major W (cols elements) into y (not for the interleaved layout). */
 void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y);
 

@@ -32,14 +32,13 @@ void ds2_quantize_act(int32_t wtype, const float *x, int64_t cols, int64_t n_tok
     for (int64_t t = 0; t < n_tok; t++) pt->from_float(x + t * cols, (char *)qx + (size_t)t * arb, cols);
 }
 
-/* One token's rows [r0, r1): the four-row form on each 4-row group (row-major rows, or an interleaved group:
- * kernels.h DS2_TYPE_X4, r0 a multiple of 4), one vec_dot on each remaining row. */
-static void dot_rows(const ds2_type_traits *tr, ds2_vec_dot_x4_fn vec_dot_x4, int x4, size_t bb, size_t wrb,
-                     int64_t cols, float *yt, const char *w, int64_t r0, int64_t r1, const char *at) {
+void ds2_dot_rows(void (*vec_dot)(int64_t, float *, const void *, const void *), ds2_vec_dot_x4_fn vec_dot_x4, int x4,
+                  size_t bb, size_t wrb, int64_t cols, float *yt, const void *W, int64_t r0, int64_t r1, const void *at) {
+    const char *w = (const char *)W;
     int64_t r = r0;
     if (vec_dot_x4)
         for (; r + 4 <= r1; r += 4) vec_dot_x4(cols, &yt[r], w + (size_t)r * wrb, x4 ? bb : wrb, x4 ? 4 * bb : bb, at);
-    for (; r < r1; r++) tr->vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
+    for (; r < r1; r++) vec_dot(cols, &yt[r], w + (size_t)r * wrb, at);
 }
 
 /* An interleaved matrix under a kernel set without a four-row form for its type (the reference set, chosen after
@@ -82,7 +81,7 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
     }
 
     if (n_tok == 1) {
-        dot_rows(tr, vec_dot_x4, x4, bb, wrb, cols, y, w, r0, r1, a);
+        ds2_dot_rows(tr->vec_dot, vec_dot_x4, x4, bb, wrb, cols, y, w, r0, r1, a);
         return;
     }
     const ds2_gemm_fn gemm = ds2_gemm_get(wtype);
@@ -95,7 +94,7 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
     for (int64_t b0 = r0; b0 < r1; b0 += rb) {
         const int64_t b1 = b0 + rb < r1 ? b0 + rb : r1;
         for (int64_t t = 0; t < n_tok; t++)
-            dot_rows(tr, vec_dot_x4, x4, bb, wrb, cols, y + t * ldy, w, b0, b1, a + (size_t)t * arb);
+            ds2_dot_rows(tr->vec_dot, vec_dot_x4, x4, bb, wrb, cols, y + t * ldy, w, b0, b1, a + (size_t)t * arb);
     }
 }
 
