@@ -252,29 +252,34 @@ void ds2_avx2_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_
     _mm_storeu_ps(s, sumf);
 }
 
-/* Q4_0 rows: Σ (nib − 8)·a = Σ nib·a − 8·Σ a, with the unsigned nibbles straight into maddubs (exact) and
- * Σ a computed once per activation block for the four rows. */
+/* Q4_0 rows: Σ (nib − 8)·a = Σ nib·a − 8·Σ a, with the unsigned nibbles straight into a u8·s8 dot (exact) and
+ * Σ a computed once per activation block for the four rows. U8S8(u, s): the int32 sums of each 4 adjacent u8·s8
+ * products — maddubs + madd here (≤ 15·128·2 per pair: no saturation), one vpdpbusd in the VNNI copy below. */
+#define Q4_0_X4_BODY(U8S8)                                                                                     \
+    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;                                          \
+    const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1);                                   \
+    __m128 sumf = _mm_setzero_ps();                                                                            \
+    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {                                 \
+        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);                                     \
+        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));                                      \
+        const int32_t suma = hsum_i32(U8S8(ones8, qa));                                                        \
+        __m256i d[4];                                                                                          \
+        for (int k = 0; k < 4; k++) {                                                                          \
+            const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + k * w_stride + 2));                     \
+            d[k] = U8S8(_mm256_and_si256(                                                                      \
+                            _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), lo4), \
+                        qa);                                                                                   \
+        }                                                                                                      \
+        const __m128i sumi = _mm_sub_epi32(hsum4_i32(d[0], d[1], d[2], d[3]), _mm_set1_epi32(8 * suma));       \
+        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));                    \
+        sumf = _mm_add_ps(sumf, _mm_mul_ps(_mm_cvtepi32_ps(sumi), dd));                                        \
+    }                                                                                                          \
+    _mm_storeu_ps(s, sumf)
+#define U8S8_AVX2(u, s8) _mm256_madd_epi16(_mm256_maddubs_epi16(u, s8), _mm256_set1_epi16(1))
 void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), ones16 = _mm256_set1_epi16(1);
-    __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
-        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
-        const int32_t suma = hsum_i32(_mm256_madd_epi16(_mm256_maddubs_epi16(ones8, qa), ones16));
-        __m256i d[4];
-        for (int k = 0; k < 4; k++) {
-            const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + k * w_stride + 2));
-            const __m256i nib = _mm256_and_si256(
-                _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), lo4);
-            d[k] = _mm256_madd_epi16(_mm256_maddubs_epi16(nib, qa), ones16); /* ≤ 15·128·2: no saturation */
-        }
-        const __m128i sumi = _mm_sub_epi32(hsum4_i32(d[0], d[1], d[2], d[3]), _mm_set1_epi32(8 * suma));
-        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
-        sumf = _mm_add_ps(sumf, _mm_mul_ps(_mm_cvtepi32_ps(sumi), dd));
-    }
-    _mm_storeu_ps(s, sumf);
+    Q4_0_X4_BODY(U8S8_AVX2);
 }
+#undef U8S8_AVX2
 
 /* ---- K-quants · Q8_K (Q4_K, Q6_K) ------------------------------------------------------------------------
  * The reference's lane structure, exactly: per super-block 8 int32 lanes, lane l = Σ over elements e ≡ l (mod 8)
@@ -1035,28 +1040,13 @@ static VNNI_TARGET void t32_tile_s8_vnni(int64_t nb, const uint8_t *w4, const ui
 
 /* The four-row Q4_0 decode dot with VNNI: vpdpbusd forms each row's u8 nibble · s8 activation sums (and Σ a)
  * in one instruction where maddubs + madd took two; exact int32 block sums, so the same bits. */
+#define U8S8_VNNI(u, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s8)
 VNNI_TARGET void ds2_avx2_vec_dot_q4_0_q8_0_x4_vnni(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep,
                                                    const void *a) {
-    const uint8_t *bw = (const uint8_t *)w, *ba = (const uint8_t *)a;
-    const __m256i lo4 = _mm256_set1_epi8(0x0f), ones8 = _mm256_set1_epi8(1), zero = _mm256_setzero_si256();
-    __m128 sumf = _mm_setzero_ps();
-    for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
-        prefetch_next4((const uint8_t *)w, w_stride, w_bstep, ib, n / QK);
-        const __m256i qa = _mm256_loadu_si256((const __m256i *)(ba + 2));
-        const int32_t suma = hsum_i32(_mm256_dpbusd_epi32(zero, ones8, qa));
-        __m256i d[4];
-        for (int k = 0; k < 4; k++) {
-            const __m128i raw = _mm_loadu_si128((const __m128i *)(bw + k * w_stride + 2));
-            const __m256i nib = _mm256_and_si256(
-                _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1), lo4);
-            d[k] = _mm256_dpbusd_epi32(zero, nib, qa);
-        }
-        const __m128i sumi = _mm_sub_epi32(hsum4_i32(d[0], d[1], d[2], d[3]), _mm_set1_epi32(8 * suma));
-        const __m128 dd = _mm_mul_ps(load_half4(bw, w_stride), _mm_set1_ps(load_half(ba)));
-        sumf = _mm_add_ps(sumf, _mm_mul_ps(_mm_cvtepi32_ps(sumi), dd));
-    }
-    _mm_storeu_ps(s, sumf);
+    Q4_0_X4_BODY(U8S8_VNNI);
 }
+#undef U8S8_VNNI
+#undef Q4_0_X4_BODY
 
 /* kq with VNNI's 16-bit dot-accumulate (vpdpwssd: the multiply-add and the add in one) */
 static VNNI_TARGET void kq_tile_vnni(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
