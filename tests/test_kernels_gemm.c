@@ -88,7 +88,9 @@ static void check_gemm(int32_t wt, ds2_gemm_fn gemm, long *n_el) {
     {
         for (int rep = 0; rep < 60; rep++) {
             const int64_t bl = block_len(wt);
-            const int64_t n = bl * (1 + (int64_t)(rng_u64() % (bl == 256 ? 6 : 40)));
+            /* float rows: any length, so the 16- and 8-element steps and the element tail all occur */
+            const int64_t n = float_type(wt) ? 1 + (int64_t)(rng_u64() % 400)
+                                             : bl * (1 + (int64_t)(rng_u64() % (bl == 256 ? 6 : 40)));
             const int64_t nr = 1 + (int64_t)(rng_u64() % 23);
             const int64_t nt = rep % 6 == 0 ? 40 + (int64_t)(rng_u64() % 30) : 1 + (int64_t)(rng_u64() % 9);
             const size_t w_stride = ds2_row_bytes(wt, n) + rng_u64() % 6;

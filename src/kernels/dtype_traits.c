@@ -129,6 +129,7 @@ static void build_best(void) {
         k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k;
         k_best_ops.gemm[DS2_Q6_K] = ds2_avx2_gemm_q6_k;
         k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k;
+        k_best_ops.gemm[DS2_F16] = ds2_avx2_gemm_f16;
         if (cpu_has_avx512_vnni()) { /* Zen 4, Ice Lake and later: VNNI dot products in the tiles */
             k_best_ops.gemm[DS2_Q4_0] = ds2_avx2_gemm_q4_0_vnni;
             k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_avx2_vec_dot_q4_0_q8_0_x4_vnni;

@@ -17,7 +17,8 @@
  *    the same exact integer sums per block / per lane, the same float operations per output in the same order.
  *  - F32·F32, F16·F16, BF16·BF16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
  *    reference, but summed in double lanes (a different order of double additions): a float result differs
- *    from the reference by at most 1 ulp, rarely.
+ *    from the reference by at most 1 ulp, rarely. The AVX2 F16 GEMM form gives its vec_dot's bits (double FMAs
+ *    in the same lanes: a product of two halves is exact).
  */
 #ifndef DS2_KERNELS_SIMD_H
 #define DS2_KERNELS_SIMD_H
@@ -71,6 +72,7 @@ DS2_GEMM_DECL(avx2, q4_k)
 DS2_GEMM_DECL(avx2, q5_k)
 DS2_GEMM_DECL(avx2, q6_k)
 DS2_GEMM_DECL(avx2, q3_k)
+DS2_GEMM_DECL(avx2, f16)
 DS2_GEMM_DECL(avx2, q4_0_vnni) /* AVX-512 VNNI + VL tiles: only where cpuid has them */
 DS2_GEMM_DECL(avx2, q5_0_vnni)
 DS2_GEMM_DECL(avx2, q8_0_vnni)
