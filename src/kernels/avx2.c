@@ -495,45 +495,109 @@ static inline void kq_unpack_avx2(int32_t wt, const uint8_t *bw, int8_t *v, int3
     *dmin = load_half(bw + 2);
 }
 
+/* The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (12 packed bytes) with 32-bit word masks, 4 at a time:
+ * u[0..1] = scales 0..7, u[2..3] = mins 0..7, one per byte. */
+static inline void k45_scales_mins(const uint8_t *sm, uint32_t u[4]) {
+    memcpy(u, sm, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins03;
+    u[0] &= 0x3f3f3f3fu;
+}
+
+/* lanes (8 int32, exact) += one permuted 32-element chunk: p = the byte multiply-add of the chunk's unsigned
+ * values with the permuted activations (Q6_K: minus 32·(a pair), its values being unsigned − 32), then a
+ * 16-bit multiply-add with the chunk's scale pair */
+#define KQ_CHUNK(lanes, p, sp) lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16((p), _mm256_set1_epi32(sp)))
+/* (The scale pairs go through a small array: a broadcast from memory costs a load, from a register two
+ * shuffles on the port the permutations already keep busy.) */
+
+/* One super-block of one row into its 8 exact int lanes, everything in registers: the permutation of
+ * kq_perm_avx2 is a byte permutation and the value extraction (masks, 16-bit shifts whose crossing bits the
+ * masks drop) acts byte by byte, so permuting the raw bytes first gives the permuted values directly. ap: the
+ * 8 permuted activation chunks; ap32 (Q6_K): 32·(a_2m + a_2m+1) per 16-bit pair of each. */
+static inline __m256i kq_block_lanes_avx2(int32_t wt, const uint8_t *bw, const __m256i ap[8], const __m256i ap32[8],
+                                          __m256i *mins, float *d, float *dmin, const uint8_t *ba) {
+    const __m256i lo4 = _mm256_set1_epi8(0x0f);
+    __m256i lanes = _mm256_setzero_si256();
+    _Alignas(32) int32_t sp[8]; /* chunk c's scale pair (two int16) */
+    if (wt == DS2_Q6_K) {
+        const __m256i m30 = _mm256_set1_epi8(0x30);
+        _mm256_store_si256((__m256i *)sp, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(bw + 192))));
+        for (int half = 0; half < 2; half++) { /* ql[64], qh[32] → 4 chunks of (low 4 bits | high 2 bits << 4) */
+            const uint8_t *ql = bw + 64 * half, *qh = bw + 128 + 32 * half;
+            const __m256i l0 = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)ql));
+            const __m256i l1 = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ql + 32)));
+            const __m256i h = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)qh));
+            const __m256i x[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, lo4), _mm256_and_si256(_mm256_slli_epi16(h, 4), m30)),
+                _mm256_or_si256(_mm256_and_si256(l1, lo4), _mm256_and_si256(_mm256_slli_epi16(h, 2), m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), lo4), _mm256_and_si256(h, m30)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), lo4),
+                                _mm256_and_si256(_mm256_srli_epi16(h, 2), m30))};
+            for (int j = 0; j < 4; j++) {
+                const int c = 4 * half + j;
+                KQ_CHUNK(lanes, _mm256_sub_epi16(_mm256_maddubs_epi16(x[j], ap[c]), ap32[c]), sp[c]);
+            }
+        }
+        *d = load_half(bw + 208);
+        return lanes;
+    }
+    const int q5 = wt == DS2_Q5_K;
+    const uint8_t *qs = bw + (q5 ? 48 : 16);
+    uint32_t u[4];
+    k45_scales_mins(bw + 4, u);
+    const __m128i sc = _mm_loadl_epi64((const __m128i *)u), mn = _mm_loadl_epi64((const __m128i *)(u + 2));
+    _mm256_store_si256((__m256i *)sp, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc, sc))); /* (sc_c, sc_c) */
+    /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: the 16 bsums against each min twice (exact int), 8 partial sums */
+    *mins = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(ba + 260)),
+                              _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(mn, mn)));
+    const __m256i qh = q5 ? kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(bw + 16))) : _mm256_setzero_si256();
+    const __m256i b10 = _mm256_set1_epi8(0x10);
+    for (int c = 0; c < 4; c++) { /* 64 elements per 32 bytes: sub-block 2c in the low nibbles, 2c+1 in the high */
+        const __m256i q = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(qs + 32 * c)));
+        __m256i vl = _mm256_and_si256(q, lo4), vh = _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4);
+        if (q5) {
+            const __m256i ml = _mm256_set1_epi8((char)(1 << (2 * c))), mh = _mm256_set1_epi8((char)(2 << (2 * c)));
+            vl = _mm256_or_si256(vl, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, ml), ml), b10));
+            vh = _mm256_or_si256(vh, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, mh), mh), b10));
+        }
+        KQ_CHUNK(lanes, _mm256_maddubs_epi16(vl, ap[2 * c]), sp[2 * c]);
+        KQ_CHUNK(lanes, _mm256_maddubs_epi16(vh, ap[2 * c + 1]), sp[2 * c + 1]);
+    }
+    *d = load_half(bw);
+    *dmin = load_half(bw + 2);
+    return lanes;
+}
+#undef KQ_CHUNK
+
 /* s[k] = vec_dot of row w + k·w_stride (k < nrow, nrow 1 or 4) with the Q8_K row a, the reference's float
  * steps per row: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·Σ bsums·mins (rows in the lanes of one
  * __m128); s = sumf + sums[0] + … + sums[7]. */
 static inline void kq_dot_rows_avx2(int32_t wt, int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
                                     size_t w_bstep, const uint8_t *a) {
-    const int sgn = wt == DS2_Q6_K, has_min = !sgn;
+    const int has_min = wt != DS2_Q6_K;
     __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     __m128 sumf = _mm_setzero_ps();
-    _Alignas(32) int8_t v[QKK];
-    int32_t mn[4][8];
-    int32_t sp[8];
+    __m256i mins[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
     float d[4], dmin[4] = {0, 0, 0, 0};
     for (int64_t ib = 0; ib < n / QKK; ib++) {
         const uint8_t *ba = a + (size_t)ib * Q8_K_BYTES;
         if (nrow == 4) prefetch_next4(w, w_stride, w_bstep, ib, n / QKK);
         const float da = load_f32(ba);
-        __m256i ap[8];
-        for (int c = 0; c < 8; c++) ap[c] = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * c)));
+        __m256i ap[8], ap32[8];
+        for (int c = 0; c < 8; c++) {
+            ap[c] = kq_perm_avx2(_mm256_loadu_si256((const __m256i *)(ba + 4 + 32 * c)));
+            if (!has_min) ap32[c] = _mm256_maddubs_epi16(_mm256_set1_epi8(32), ap[c]);
+        }
         for (int k = 0; k < nrow; k++) {
-            kq_unpack_avx2(wt, w + (size_t)k * w_stride + (size_t)ib * w_bstep, v, sp, mn[k], &d[k], &dmin[k]);
-            __m256i lanes = _mm256_setzero_si256();
-            for (int c = 0; c < 8; c++) {
-                const __m256i wv = kq_perm_avx2(_mm256_load_si256((const __m256i *)(v + 32 * c)));
-                const __m256i p = sgn ? _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(ap[c], wv))
-                                      : _mm256_maddubs_epi16(wv, ap[c]);
-                lanes = _mm256_add_epi32(lanes, _mm256_madd_epi16(p, _mm256_set1_epi32(sp[c])));
-            }
+            const __m256i lanes = kq_block_lanes_avx2(wt, w + (size_t)k * w_stride + (size_t)ib * w_bstep, ap, ap32,
+                                                      &mins[k], &d[k], &dmin[k], ba);
             sums[k] = _mm256_add_ps(sums[k], _mm256_mul_ps(_mm256_set1_ps(d[k] * da), _mm256_cvtepi32_ps(lanes)));
         }
-        if (has_min) { /* Σ (bsums[2j] + bsums[2j+1])·min_j, exact ints (scalar: the mins were just decoded) */
-            int32_t mi[4] = {0, 0, 0, 0};
-            for (int k = 0; k < nrow; k++)
-                for (int j = 0; j < 8; j++) {
-                    int16_t b0, b1;
-                    memcpy(&b0, ba + 260 + 4 * j, 2);
-                    memcpy(&b1, ba + 262 + 4 * j, 2);
-                    mi[k] += (b0 + b1) * mn[k][j];
-                }
-            const __m128 sumi = _mm_cvtepi32_ps(_mm_setr_epi32(mi[0], mi[1], mi[2], mi[3]));
+        if (has_min) {
+            const __m128 sumi = _mm_cvtepi32_ps(hsum4_i32(mins[0], mins[1], mins[2], mins[3]));
             const __m128 dm = _mm_setr_ps(dmin[0], dmin[1], dmin[2], dmin[3]);
             sumf = _mm_sub_ps(sumf, _mm_mul_ps(_mm_mul_ps(dm, _mm_set1_ps(da)), sumi));
         }
