@@ -11,7 +11,6 @@
 
 #include <immintrin.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -87,99 +86,6 @@ void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a)
     double sum = hsum_f64(_mm256_add_pd(_mm256_add_pd(acc[0], acc[1]), _mm256_add_pd(acc[2], acc[3])));
     for (; i < n; i++) sum += (double)(_cvtsh_ss(x[i]) * _cvtsh_ss(y[i]));
     *s = (float)sum;
-}
-
-/* ---- F16 · F16 for many tokens (GEMM): exact double FMAs ----------------------------------------------------
- * A product of two halves is exact in float (11-bit significands, exponents far inside float's range), so
- * (double)(float)(w·a) = (double)w·(double)a, and one double FMA adds it with the single rounding of
- * vec_dot_f16_f16's convert-then-add. Activations are widened to double once per call, each weight row once
- * per F16_T tokens; the tile is then FMAs in vec_dot_f16_f16's lanes (element j of a 16-element step into
- * lane j, an 8-element step into lanes 0..7), reduced in its order: every output has its bits. */
-#define F16_T 3 /* tokens per tile: 3 × 4 accumulators + 4 widened weight vectors fill the 16 registers */
-#define F16_W_CHUNK_BYTES (256 * 1024) /* f16 weight rows per chunk (stay in L2 while every token meets them) */
-#define F16_A_ALL_BYTES (4 * 1024 * 1024) /* widened activations held at once */
-
-static inline __attribute__((always_inline)) void f16_rows_tokens(const int T, int64_t n, const uint16_t *w,
-                                                                   const double *a, int64_t lda, float *y,
-                                                                   int64_t ldy) {
-    __m256d acc[F16_T][4];
-    for (int t = 0; t < T; t++)
-        for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_pd();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
-        const __m256d wd[4] = {_mm256_cvtps_pd(_mm256_castps256_ps128(w0)), _mm256_cvtps_pd(_mm256_extractf128_ps(w0, 1)),
-                               _mm256_cvtps_pd(_mm256_castps256_ps128(w1)), _mm256_cvtps_pd(_mm256_extractf128_ps(w1, 1))};
-        for (int t = 0; t < T; t++)
-            for (int j = 0; j < 4; j++)
-                acc[t][j] = _mm256_fmadd_pd(wd[j], _mm256_loadu_pd(a + t * lda + i + 4 * j), acc[t][j]);
-    }
-    if (i + 8 <= n) {
-        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-        const __m256d wd0 = _mm256_cvtps_pd(_mm256_castps256_ps128(w0)), wd1 = _mm256_cvtps_pd(_mm256_extractf128_ps(w0, 1));
-        for (int t = 0; t < T; t++) {
-            acc[t][0] = _mm256_fmadd_pd(wd0, _mm256_loadu_pd(a + t * lda + i), acc[t][0]);
-            acc[t][1] = _mm256_fmadd_pd(wd1, _mm256_loadu_pd(a + t * lda + i + 4), acc[t][1]);
-        }
-        i += 8;
-    }
-    for (int t = 0; t < T; t++) {
-        double sum = hsum_f64(_mm256_add_pd(_mm256_add_pd(acc[t][0], acc[t][1]), _mm256_add_pd(acc[t][2], acc[t][3])));
-        for (int64_t k = i; k < n; k++) sum += (double)_cvtsh_ss(w[k]) * a[t * lda + k];
-        y[t * ldy] = (float)sum;
-    }
-}
-
-void ds2_avx2_gemm_f16(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
-                       const void *a, size_t a_stride, int64_t nt) {
-    (void)x4; /* F16 has no four-row form, so its rows are never interleaved (ds2_repack_x4_wanted) */
-    const int64_t lda = (n + 3) & ~(int64_t)3; /* doubles per token: rows stay 32-byte aligned */
-    int64_t ts = (int64_t)(F16_A_ALL_BYTES / (sizeof(double) * (size_t)lda)); /* tokens widened at once */
-    if (ts < F16_T) ts = F16_T;
-    if (ts > nt) ts = nt;
-    int64_t rc = (int64_t)(F16_W_CHUNK_BYTES / (2 * (size_t)n + 1)); /* rows per chunk */
-    if (rc < 1) rc = 1;
-    double *ad = (double *)aligned_alloc(64, sizeof(double) * (size_t)(ts * lda));
-    if (!ad) { /* no scratch: one vec_dot per element (the same bits) */
-        for (int64_t t = 0; t < nt; t++)
-            for (int64_t r = 0; r < nr; r++)
-                ds2_avx2_vec_dot_f16_f16(n, &y[t * ldy + r], (const char *)w + (size_t)r * w_stride,
-                                         (const char *)a + (size_t)t * a_stride);
-        return;
-    }
-    for (int64_t s0 = 0; s0 < nt; s0 += ts) {
-        const int64_t ns = nt - s0 < ts ? nt - s0 : ts;
-        for (int64_t t = 0; t < ns; t++) {
-            const uint16_t *h = (const uint16_t *)((const char *)a + (size_t)(s0 + t) * a_stride);
-            double *d = ad + t * lda;
-            int64_t i = 0;
-            for (; i + 8 <= n; i += 8) {
-                const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
-                _mm256_store_pd(d + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
-                _mm256_store_pd(d + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
-            }
-            for (; i < n; i++) d[i] = _cvtsh_ss(h[i]);
-        }
-        for (int64_t c0 = 0; c0 < nr; c0 += rc) {
-            const int64_t c1 = c0 + rc < nr ? c0 + rc : nr;
-            for (int64_t t = 0; t < ns; t += F16_T) {
-                const int64_t T = ns - t < F16_T ? ns - t : F16_T;
-                float *yt = y + (s0 + t) * ldy;
-                const double *at = ad + t * lda;
-                for (int64_t r = c0; r < c1; r++) {
-                    const uint16_t *wr = (const uint16_t *)((const char *)w + (size_t)r * w_stride);
-                    if (T == 3)
-                        f16_rows_tokens(3, n, wr, at, lda, yt + r, ldy);
-                    else if (T == 2)
-                        f16_rows_tokens(2, n, wr, at, lda, yt + r, ldy);
-                    else
-                        f16_rows_tokens(1, n, wr, at, lda, yt + r, ldy);
-                }
-            }
-        }
-    }
-    free(ad);
 }
 
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n) {
@@ -901,6 +807,61 @@ static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, si
                             uint8_t *dst);
 #define GP_KQ_PACK_W4 kq_pack_w4_avx2
 #include "gemm_pack.h"
+
+/* F16 (gp_gemm_f16): F16_T tokens per row, FMAs in vec_dot_f16_f16's lanes (element j of a 16-element step
+ * into lane j, an 8-element step into lanes 0..7), reduced in its order; 3 tokens × 4 accumulators + 4 widened
+ * weight vectors fill the 16 registers. */
+#define F16_T 3
+static inline __attribute__((always_inline)) void f16_rows_t(const int T, int64_t n, const uint16_t *w, const double *a,
+                                                              int64_t lda, float *y, int64_t ldy) {
+    __m256d acc[F16_T][4];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < 4; j++) acc[t][j] = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8)));
+        const __m256d wd[4] = {_mm256_cvtps_pd(_mm256_castps256_ps128(w0)), _mm256_cvtps_pd(_mm256_extractf128_ps(w0, 1)),
+                               _mm256_cvtps_pd(_mm256_castps256_ps128(w1)), _mm256_cvtps_pd(_mm256_extractf128_ps(w1, 1))};
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < 4; j++)
+                acc[t][j] = _mm256_fmadd_pd(wd[j], _mm256_loadu_pd(a + t * lda + i + 4 * j), acc[t][j]);
+    }
+    if (i + 8 <= n) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+        const __m256d wd0 = _mm256_cvtps_pd(_mm256_castps256_ps128(w0)), wd1 = _mm256_cvtps_pd(_mm256_extractf128_ps(w0, 1));
+        for (int t = 0; t < T; t++) {
+            acc[t][0] = _mm256_fmadd_pd(wd0, _mm256_loadu_pd(a + t * lda + i), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_pd(wd1, _mm256_loadu_pd(a + t * lda + i + 4), acc[t][1]);
+        }
+        i += 8;
+    }
+    for (int t = 0; t < T; t++) {
+        double sum = hsum_f64(_mm256_add_pd(_mm256_add_pd(acc[t][0], acc[t][1]), _mm256_add_pd(acc[t][2], acc[t][3])));
+        for (int64_t k = i; k < n; k++) sum += (double)_cvtsh_ss(w[k]) * a[t * lda + k];
+        y[t * ldy] = (float)sum;
+    }
+}
+static void f16_rows_avx2(int T, int64_t n, const uint16_t *w, const double *a, int64_t lda, float *y, int64_t ldy) {
+    if (T == 3) f16_rows_t(3, n, w, a, lda, y, ldy);
+    else if (T == 2) f16_rows_t(2, n, w, a, lda, y, ldy);
+    else f16_rows_t(1, n, w, a, lda, y, ldy);
+}
+static void f16_widen_avx2(const uint16_t *h, int64_t n, double *d) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
+        _mm256_store_pd(d + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+        _mm256_store_pd(d + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+    }
+    for (; i < n; i++) d[i] = _cvtsh_ss(h[i]);
+}
+void ds2_avx2_gemm_f16(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
+                       const void *a, size_t a_stride, int64_t nt) {
+    (void)x4; /* F16 has no four-row form, so its rows are never interleaved (ds2_repack_x4_wanted) */
+    gp_gemm_f16(F16_T, f16_widen_avx2, f16_rows_avx2, ds2_avx2_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
+                w_stride, nr, (const uint8_t *)a, a_stride, nt);
+}
 
 /* gp_kq_pack_w4 for Q6_K with the vector unpack (other types: the portable packer) */
 static void kq_pack_w4_avx2(int32_t wtype, const uint8_t *w, size_t w_stride, size_t w_bstep, int64_t nb,

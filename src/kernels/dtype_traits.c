@@ -183,6 +183,7 @@ static void build_best(void) {
     k_best_ops.gemm[DS2_Q5_K] = ds2_simd128_gemm_q5_k;
     k_best_ops.gemm[DS2_Q6_K] = ds2_simd128_gemm_q6_k;
     k_best_ops.gemm[DS2_Q3_K] = ds2_simd128_gemm_q3_k;
+    k_best_ops.gemm[DS2_F16] = ds2_simd128_gemm_f16;
     k_best_name = "simd128";
 #endif
     atomic_store(&k_best_state, 2);

@@ -448,4 +448,46 @@ static inline void gp_gemm(int fam, int32_t wtype, gp_tile_fn tile,
         ds2_dot_rows(vec_dot, vec_dot_x4, x4, bb, w_stride, n, y + t * ldy, w, nr4, nr, a + (size_t)t * a_stride);
 }
 
+/* ---- F16 · F16: exact double products ---------------------------------------------------------------------
+ * A product of two halves is exact in float (11-bit significands, exponents far inside float's range), so
+ * (double)(float)(w·a) = (double)w·(double)a: a set's F16 vec_dot, which rounds each product to float and adds
+ * it in double lanes, is reproduced by multiplying doubles. Activations are widened to double once per call
+ * (per GP_F16_A_ALL_BYTES of them), weight rows are read as halves in chunks that stay in L2, and rows(T, ...)
+ * — the set's tile, written in its vec_dot's lanes and reduction order — widens a row once for T ≤ tmax
+ * tokens. */
+#define GP_F16_W_CHUNK_BYTES (256 * 1024)
+#define GP_F16_A_ALL_BYTES (4 * 1024 * 1024)
+typedef void (*gp_f16_widen_fn)(const uint16_t *h, int64_t n, double *d);
+typedef void (*gp_f16_rows_fn)(int T, int64_t n, const uint16_t *w, const double *a, int64_t lda, float *y, int64_t ldy);
+static inline void gp_gemm_f16(int tmax, gp_f16_widen_fn widen, gp_f16_rows_fn rows,
+                               void (*vec_dot)(int64_t, float *, const void *, const void *), int64_t n, float *y,
+                               int64_t ldy, const uint8_t *w, size_t w_stride, int64_t nr, const uint8_t *a,
+                               size_t a_stride, int64_t nt) {
+    const int64_t lda = (n + 3) & ~(int64_t)3; /* doubles per token: rows stay 32-byte aligned */
+    int64_t ts = (int64_t)(GP_F16_A_ALL_BYTES / (sizeof(double) * (size_t)lda)); /* tokens widened at once */
+    if (ts < tmax) ts = tmax;
+    if (ts > nt) ts = nt;
+    int64_t rc = (int64_t)(GP_F16_W_CHUNK_BYTES / (2 * (size_t)n + 1)); /* rows per chunk */
+    if (rc < 1) rc = 1;
+    double *ad = (double *)aligned_alloc(64, sizeof(double) * (size_t)(ts * lda));
+    if (!ad) { /* no scratch: one vec_dot per element (the same bits) */
+        for (int64_t t = 0; t < nt; t++)
+            for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);
+        return;
+    }
+    for (int64_t s0 = 0; s0 < nt; s0 += ts) {
+        const int64_t ns = nt - s0 < ts ? nt - s0 : ts;
+        for (int64_t t = 0; t < ns; t++) widen((const uint16_t *)(a + (size_t)(s0 + t) * a_stride), n, ad + t * lda);
+        for (int64_t c0 = 0; c0 < nr; c0 += rc) {
+            const int64_t c1 = c0 + rc < nr ? c0 + rc : nr;
+            for (int64_t t = 0; t < ns; t += tmax) {
+                const int T = (int)(ns - t < tmax ? ns - t : tmax);
+                for (int64_t r = c0; r < c1; r++)
+                    rows(T, n, (const uint16_t *)(w + (size_t)r * w_stride), ad + t * lda, lda, y + (s0 + t) * ldy + r, ldy);
+            }
+        }
+    }
+    free(ad);
+}
+
 #endif

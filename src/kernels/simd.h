@@ -17,8 +17,8 @@
  *    the same exact integer sums per block / per lane, the same float operations per output in the same order.
  *  - F32·F32, F16·F16, BF16·BF16 and the attention dots ds2_dot_*_acc (kernels.h): products rounded to float as in the
  *    reference, but summed in double lanes (a different order of double additions): a float result differs
- *    from the reference by at most 1 ulp, rarely. The AVX2 F16 GEMM form gives its vec_dot's bits (double FMAs
- *    in the same lanes: a product of two halves is exact).
+ *    from the reference by at most 1 ulp, rarely. The F16 GEMM forms give their vec_dot's bits (exact double
+ *    products in the same lanes: a product of two halves is exact; gemm_pack.h).
  */
 #ifndef DS2_KERNELS_SIMD_H
 #define DS2_KERNELS_SIMD_H
@@ -120,6 +120,7 @@ DS2_GEMM_DECL(simd128, iq4_nl)
 DS2_GEMM_DECL(simd128, q4_k)
 DS2_GEMM_DECL(simd128, q5_k)
 DS2_GEMM_DECL(simd128, q6_k)
+DS2_GEMM_DECL(simd128, f16)
 DS2_GEMM_DECL(simd128, q3_k)
 #endif
 

@@ -767,6 +767,56 @@ void ds2_simd128_vec_dot_bf16_bf16(int64_t n, float *s, const void *w, const voi
 /* ---- multi-token tiles (kernels.h ds2_gemm_get; packing and blocking in gemm_pack.h) ---------------------- */
 #include "gemm_pack.h"
 
+/* F16 (gp_gemm_f16): F16_T tokens per row in vec_dot_f16_f16's lanes (per 8 elements, products 0,1 / 2,3 /
+ * 4,5 / 6,7 into four f64x2 sums), an exact f64x2 multiply in place of the float product widened, reduced in
+ * its order. */
+#define F16_T 3
+static inline __attribute__((always_inline)) void f16_rows_t(const int T, int64_t n, const uint16_t *w, const double *a,
+                                                              int64_t lda, float *y, int64_t ldy) {
+    v128_t acc[F16_T][4];
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < 4; j++) acc[t][j] = wasm_f64x2_splat(0.0);
+    const int nn = (int)n, ld = (int)lda; /* 32-bit indices: an int64_t one costs an i64 multiply per load */
+    int i = 0;
+    for (; i + 8 <= nn; i += 8) {
+        v128_t x0, x1;
+        half8_to_f32(wasm_v128_load(w + i), &x0, &x1);
+        const v128_t wd[4] = {wasm_f64x2_promote_low_f32x4(x0), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x0, x0, 2, 3, 2, 3)),
+                              wasm_f64x2_promote_low_f32x4(x1), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x1, x1, 2, 3, 2, 3))};
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < 4; j++)
+                acc[t][j] = wasm_f64x2_add(acc[t][j], wasm_f64x2_mul(wd[j], wasm_v128_load(a + t * ld + i + 2 * j)));
+    }
+    for (int t = 0; t < T; t++) {
+        double sum = hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(acc[t][0], acc[t][1]), wasm_f64x2_add(acc[t][2], acc[t][3])));
+        for (int k = i; k < nn; k++) sum += (double)ds2_half_to_float_inline(w[k]) * a[t * ld + k];
+        y[t * ldy] = (float)sum;
+    }
+}
+static void f16_rows_simd128(int T, int64_t n, const uint16_t *w, const double *a, int64_t lda, float *y, int64_t ldy) {
+    if (T == 3) f16_rows_t(3, n, w, a, lda, y, ldy);
+    else if (T == 2) f16_rows_t(2, n, w, a, lda, y, ldy);
+    else f16_rows_t(1, n, w, a, lda, y, ldy);
+}
+static void f16_widen_simd128(const uint16_t *h, int64_t n, double *d) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t lo, hi;
+        half8_to_f32(wasm_v128_load(h + i), &lo, &hi);
+        wasm_v128_store(d + i, wasm_f64x2_promote_low_f32x4(lo));
+        wasm_v128_store(d + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
+        wasm_v128_store(d + i + 4, wasm_f64x2_promote_low_f32x4(hi));
+        wasm_v128_store(d + i + 6, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 2, 3)));
+    }
+    for (; i < n; i++) d[i] = ds2_half_to_float_inline(h[i]);
+}
+void ds2_simd128_gemm_f16(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
+                          const void *a, size_t a_stride, int64_t nt) {
+    (void)x4; /* F16 has no four-row form, so its rows are never interleaved (ds2_repack_x4_wanted) */
+    gp_gemm_f16(F16_T, f16_widen_simd128, f16_rows_simd128, ds2_simd128_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
+                w_stride, nr, (const uint8_t *)a, a_stride, nt);
+}
+
 /* q32: per block and token the four rows' exact int sums (hsum4 → lane k = row k), then lane-wise
  * sumf[t] += (float)sumi·(d_w·d_a) — row k's sequential sum of vec_dot. */
 static void q32_tile_simd128(int64_t nb, const uint8_t *w4, const uint8_t *a0, const uint8_t *a1, float out[2][4]) {
