@@ -18,13 +18,39 @@ if(DS2_WASM_SIMD)
   string(APPEND CMAKE_C_FLAGS " -msimd128")
 endif()
 
+# Relaxed SIMD (the K-quant dots with i16x8.relaxed_dot_i8x16_i7x16_s, src/kernels/simd128.c): clang 14 writes
+# them as a prototype instruction and every linked .wasm is rewritten by wasm/relaxed-patch.mjs (see there).
+# Engines need relaxed SIMD (Chromium ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd).
+option(DS2_WASM_RELAXED "WebAssembly relaxed-SIMD dot products (needs DS2_WASM_SIMD)" OFF)
+find_program(DS2_NODE node)
+# ds2_wasm_relaxed_patch(target): after linking, the target's .wasm gets the relaxed opcodes (no-op without
+# DS2_WASM_RELAXED). Emscripten targets write <name>.wasm next to their .mjs/.js, WASI targets are the .wasm.
+function(ds2_wasm_relaxed_patch target)
+  if(DS2_WASM_RELAXED)
+    add_custom_command(TARGET ${target} POST_BUILD
+      COMMAND ${DS2_NODE} ${CMAKE_SOURCE_DIR}/wasm/relaxed-patch.mjs
+              $<TARGET_FILE_DIR:${target}>/$<TARGET_FILE_BASE_NAME:${target}>.wasm
+      VERBATIM)
+  endif()
+endfunction()
+if(DS2_WASM_RELAXED)
+  if(NOT DS2_WASM_SIMD)
+    message(FATAL_ERROR "DS2_WASM_RELAXED needs DS2_WASM_SIMD")
+  endif()
+  string(APPEND CMAKE_C_FLAGS " -mrelaxed-simd")
+endif()
+
 if(DS2_WASI)
   # WASI has no threads here (wasi-libc without wasi-threads): the single-thread pool runs inline.
   set(DS2_THREADS OFF CACHE BOOL "" FORCE)
   set(DS2_ORACLE_TESTS OFF CACHE BOOL "" FORCE)
   # ctest runs each test .wasm through node:wasi (see wasi-run.mjs), with the host file system preopened.
   find_program(DS2_NODE_FOR_WASI node REQUIRED)
-  set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};--no-warnings;${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
+  if(DS2_WASM_RELAXED) # Node 20 has relaxed SIMD behind a flag
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};--no-warnings;--experimental-wasm-relaxed-simd;${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
+  else()
+    set(CMAKE_CROSSCOMPILING_EMULATOR ${DS2_NODE_FOR_WASI};--no-warnings;${CMAKE_CURRENT_LIST_DIR}/wasi-run.mjs)
+  endif()
   set(CMAKE_EXECUTABLE_SUFFIX .wasm)
   # The CLI installs a SIGINT handler (cancel on Ctrl-C); wasi-libc has signal() only as an emulation
   # (raise() works, nothing is ever delivered from outside), which is enough to compile and run it.
@@ -72,6 +98,7 @@ file(STRINGS ${CMAKE_CURRENT_LIST_DIR}/exports.txt DS2_WASM_EXPORTS REGEX "^_")
 list(JOIN DS2_WASM_EXPORTS "," DS2_WASM_EXPORTS)
 add_executable(ds2_wasm ${CMAKE_CURRENT_LIST_DIR}/api.c)
 target_link_libraries(ds2_wasm PRIVATE ds2)
+ds2_wasm_relaxed_patch(ds2_wasm)
 # api.c asks the pthread pool how many workers are idle with EM_ASM, which needs -std=gnu11.
 set_target_properties(ds2_wasm PROPERTIES C_EXTENSIONS ON)
 set_target_properties(ds2_wasm PROPERTIES OUTPUT_NAME ds2-${DS2_WASM_VARIANT} SUFFIX .mjs

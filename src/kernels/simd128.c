@@ -425,6 +425,130 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
     *sumf -= (load_half(bw + 2) * da) * (float)sumi;
 }
 
+#if defined(__wasm_relaxed_simd__)
+/* ---- relaxed-SIMD K-quant blocks (the build with DS2_WASM_RELAXED) ----------------------------------------
+ * i16x8.relaxed_dot_i8x16_i7x16_s(a, b): 16-bit slot k = a[2k]·b[2k] + a[2k+1]·b[2k+1] — one pmaddubsw on x86
+ * engines, where the widening folds above take five instructions per 16 weights. It is exact here: b are the
+ * weights' unsigned values (≤ 63, so "i7"), a the Q8_K values (≥ −128): |slot| ≤ 2·128·63 < 2^15. Debian's
+ * clang 14 has no builtin for it, so it is written as the prototype relaxed swizzle (two v128 in, one out)
+ * and wasm/relaxed-patch.mjs rewrites that opcode after linking; an unpatched module does not compile.
+ * (The i32x4 dot-add form is not used: Node 20's engine computes it wrongly.)
+ * The pairs must be two elements of one lane (e ≡ e' mod 8) under one scale: for a Q4_K/Q5_K sub-block of 32,
+ * (m, m+16) and (m+8, m+24), i.e. its two halves interleaved by unpacks (one instruction each); for a Q6_K
+ * group of 16, (k, k+8) by one byte swizzle. Slot m (or k) is then lane m of the block's exact int sums;
+ * two of those (two scales) interleaved by a 16-bit unpack meet their scale pair in one i32x4.dot_i16x8. */
+static inline v128_t rdot16(v128_t a_i8, v128_t b_u7) { return __builtin_wasm_relaxed_swizzle_i8x16(a_i8, b_u7); }
+#define UNPACK_LO8(a, b) wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define UNPACK_HI8(a, b) wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#define PAIR8(x) wasm_i8x16_shuffle(x, x, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)
+/* lanes 0..3 (l0), 4..7 (l1) += scA·sA[l] + scB·sB[l] for 8-lane int16 sums sA, sB; sp = (scA, scB) repeated */
+#define LANES2(sA, sB, sp, l0, l1)                                                                             \
+    do {                                                                                                       \
+        l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sA, sB, 0, 8, 1, 9, 2, 10, 3, 11), sp));   \
+        l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sA, sB, 4, 12, 5, 13, 6, 14, 7, 15), sp)); \
+    } while (0)
+
+/* Q4_K/Q5_K activations: per 32-element sub-block j, its halves interleaved (ap[2j] = UNPACK_LO8, ap[2j+1] = HI) */
+static inline void k45_act_relaxed(const uint8_t *qa, v128_t ap[16]) {
+    for (int j = 0; j < 8; j++) {
+        const v128_t lo = wasm_v128_load(qa + 32 * j), hi = wasm_v128_load(qa + 32 * j + 16);
+        ap[2 * j] = UNPACK_LO8(lo, hi);
+        ap[2 * j + 1] = UNPACK_HI8(lo, hi);
+    }
+}
+/* Q6_K activations: per 16-element group g, the pairs (k, k+8); a32[g] = 32·(a_k + a_k+8) (the −32 of the values) */
+static inline void q6k_act_relaxed(const uint8_t *qa, v128_t ap[16], v128_t a32[16]) {
+    for (int g = 0; g < 16; g++) {
+        ap[g] = PAIR8(wasm_v128_load(qa + 16 * g));
+        a32[g] = rdot16(ap[g], wasm_i8x16_splat(32));
+    }
+}
+
+static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], int qh_off,
+                                      int qs_off, v128_t *sums0, v128_t *sums1, float *sumf) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
+    const uint8_t *qs = bw + qs_off, *sm = bw + 4;
+    uint32_t u[4]; /* as q45k_block_simd128: u[0..1] scales, u[2..3] mins */
+    memcpy(u, sm, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins03;
+    u[0] &= 0x3f3f3f3fu;
+    const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));
+    const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2));
+    const v128_t ms = wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
+    const int sumi = hsum_i32x4(ms);
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+    const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : l0, qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : l0;
+#define Q45K_CHUNK_RELAXED(c)                                                                                  \
+    do {                                                                                                       \
+        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);              \
+        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0);                                             \
+        v128_t vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1);                                             \
+        if (qh_off) {                                                                                          \
+            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
+            const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
+            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));            \
+            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));            \
+            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));            \
+            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));            \
+        }                                                                                                      \
+        const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], UNPACK_LO8(vl0, vl1)),                            \
+                                         rdot16(ap[4 * (c) + 1], UNPACK_HI8(vl0, vl1)));                       \
+        const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], UNPACK_LO8(vh0, vh1)),                        \
+                                         rdot16(ap[4 * (c) + 3], UNPACK_HI8(vh0, vh1)));                       \
+        LANES2(sA, sB, wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),       \
+                                          2 * (c) + 1, 2 * (c), 2 * (c) + 1), l0, l1);                         \
+    } while (0)
+    Q45K_CHUNK_RELAXED(0);
+    Q45K_CHUNK_RELAXED(1);
+    Q45K_CHUNK_RELAXED(2);
+    Q45K_CHUNK_RELAXED(3);
+#undef Q45K_CHUNK_RELAXED
+    const float da = load_f32(ba);
+    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
+}
+
+/* Q6_K: the values unsigned (low 4 bits | high 2 bits << 4, 0..63), minus a32 for the −32; the values of a
+ * group are built 16 at a time as in q6k_block_simd128 (columns 16k.. of half h: groups 8h + k + 2j) */
+static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], const v128_t a32[16],
+                                     v128_t *sums0, v128_t *sums1) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
+    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
+    const v128_t sc_lo = wasm_i16x8_extend_low_i8x16(sc), sc_hi = wasm_i16x8_extend_high_i8x16(sc);
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
+#define G6(x, g) wasm_i16x8_sub(rdot16(ap[g], PAIR8(x)), a32[g]) /* group g's 8 lane sums (unscaled) */
+#define Q6K_COLS_RELAXED(h, k, scv)                                                                            \
+    do {                                                                                                       \
+        const uint8_t *ql = bw + 64 * (h) + 16 * (k), *qh = bw + 128 + 32 * (h) + 16 * (k);                    \
+        const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);           \
+        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));     \
+        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));     \
+        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));                                \
+        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));            \
+        LANES2(G6(x0, 8 * (h) + (k)), G6(x1, 8 * (h) + (k) + 2),                                               \
+               wasm_i16x8_shuffle(scv, scv, k, k + 2, k, k + 2, k, k + 2, k, k + 2), l0, l1);                  \
+        LANES2(G6(x2, 8 * (h) + (k) + 4), G6(x3, 8 * (h) + (k) + 6),                                           \
+               wasm_i16x8_shuffle(scv, scv, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6), l0, l1);  \
+    } while (0)
+    Q6K_COLS_RELAXED(0, 0, sc_lo);
+    Q6K_COLS_RELAXED(0, 1, sc_lo);
+    Q6K_COLS_RELAXED(1, 0, sc_hi);
+    Q6K_COLS_RELAXED(1, 1, sc_hi);
+#undef Q6K_COLS_RELAXED
+#undef G6
+    const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+}
+#endif
+
 /* nrow (1 or 4) rows, block ib of row k at w + k·w_stride + ib·w_bstep (kernels.h); the four rows take turns per
  * super-block, so an interleaved group is read as one stream and the activation block stays in L1 */
 static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
@@ -434,9 +558,17 @@ static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const ui
     _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
+#if defined(__wasm_relaxed_simd__)
+        (void)a16;
+        v128_t ap[16];
+        k45_act_relaxed(ba + 4, ap);
+        for (int k = 0; k < nrow; k++)
+            q45k_block_relaxed(w + (size_t)k * w_stride, ba, ap, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+#else
         act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++)
             q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+#endif
     }
     for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums0[k], sums1[k]);
 }
@@ -497,8 +629,15 @@ static inline void q6k_dot_rows_simd128(int nrow, int64_t n, float *s, const uin
     _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
+#if defined(__wasm_relaxed_simd__)
+        (void)a16;
+        v128_t ap[16], a32[16];
+        q6k_act_relaxed(ba + 4, ap, a32);
+        for (int k = 0; k < nrow; k++) q6k_block_relaxed(w + (size_t)k * w_stride, ba, ap, a32, &sums0[k], &sums1[k]);
+#else
         act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++) q6k_block_simd128(w + (size_t)k * w_stride, ba, a16, &sums0[k], &sums1[k]);
+#endif
     }
     for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(0.0f, sums0[k], sums1[k]);
 }
