@@ -18,11 +18,14 @@ cmake --build build/asan -j "$jobs"
 
 # WebAssembly: every variant into wasm/dist/ (scripts/build-wasm.sh), then the C tests under Node: all of them
 # in SIMD128 + pthreads (the SIMD128 kernels against the scalar reference, the thread pool on pthread workers),
-# the kernel/model tests in the no-SIMD baseline; the WASI CLI is checked by tests/js/wasi_cli.test.mjs.
+# the kernel/model tests in the no-SIMD baseline and the relaxed-SIMD build; the WASI CLI is checked by
+# tests/js/wasi_cli.test.mjs.
 sh scripts/build-wasm.sh --tests
 # (only the C test programs and their fixtures: the other tests drive host tools and run natively above)
 (cd build/wasm-simd-mt && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_.*)$')
 (cd build/wasm-nosimd && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_kernels|test_model|test_simd)$')
+# the relaxed-SIMD kernels (WASI build, Node with its relaxed-SIMD flag; the browser tests run them in Chromium)
+(cd build/wasi-relaxed && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_kernels|test_kernels_gemm|test_simd)$')
 
 # 3. The JavaScript API on the wasm builds (build/wasm-*/): Node (worker_threads, streamed loading, npm pack)
 #    and headless Chromium (Web Worker, COOP/COEP → threads build). A build that is absent is reported skipped.

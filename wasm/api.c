@@ -85,7 +85,9 @@ EXPORT double ds2w_heap_used(void) {
 
 /* Which variant this module is, so the JS side can report what it picked: "simd128 pthreads" etc. */
 EXPORT const char *ds2w_build_features(void) {
-#if defined(__wasm_simd128__) && defined(__EMSCRIPTEN_PTHREADS__)
+#if defined(__wasm_relaxed_simd__) && defined(__EMSCRIPTEN_PTHREADS__)
+    return "simd128 relaxed-simd pthreads";
+#elif defined(__wasm_simd128__) && defined(__EMSCRIPTEN_PTHREADS__)
     return "simd128 pthreads";
 #elif defined(__wasm_simd128__)
     return "simd128";

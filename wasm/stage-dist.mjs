@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const dist = path.join(root, 'wasm/dist');
-const variants = ['simd-mt', 'simd', 'nosimd'];
+const variants = ['relaxed-mt', 'simd-mt', 'simd', 'nosimd'];
 
 fs.mkdirSync(dist, { recursive: true });
 const staged = [];

@@ -3,6 +3,7 @@
 # declared, so the flags set here reach every target (library, CLI, tests) and the SIMD kernel detection.
 #
 # Variants (scripts/build-wasm.sh builds them all):
+#   emcmake cmake -DDS2_WASM_RELAXED=ON -DDS2_THREADS=ON → ds2-relaxed-mt.mjs (+ relaxed-SIMD dots; see below)
 #   emcmake cmake -DDS2_WASM_SIMD=ON  -DDS2_THREADS=ON   → ds2-simd-mt.mjs  (SIMD128 + pthreads, shared memory)
 #   emcmake cmake -DDS2_WASM_SIMD=ON  -DDS2_THREADS=OFF  → ds2-simd.mjs     (SIMD128, single thread)
 #   emcmake cmake -DDS2_WASM_SIMD=OFF -DDS2_THREADS=OFF  → ds2-nosimd.mjs   (baseline wasm MVP)
@@ -69,7 +70,9 @@ endif()
 # Memory grows on demand up to the 4 GiB wasm32 limit.
 string(APPEND CMAKE_EXE_LINKER_FLAGS " -sALLOW_MEMORY_GROWTH=1 -sMAXIMUM_MEMORY=4GB")
 
-if(DS2_WASM_SIMD AND DS2_THREADS)
+if(DS2_WASM_RELAXED AND DS2_THREADS)
+  set(DS2_WASM_VARIANT relaxed-mt)
+elseif(DS2_WASM_SIMD AND DS2_THREADS)
   set(DS2_WASM_VARIANT simd-mt)
 elseif(DS2_WASM_SIMD)
   set(DS2_WASM_VARIANT simd)

@@ -53,7 +53,7 @@ async function ensureEngine(opts = {}) {
     const choice = pickBuild({ prefer: opts.build });
     const dir = opts.wasmDir ? new URL(opts.wasmDir, import.meta.url) : new URL('../wasm/dist/', import.meta.url);
     // the best build first; without an explicit choice, a build that is not shipped falls back to the next
-    const order = ['simd-mt', 'simd', 'nosimd'];
+    const order = ['relaxed-mt', 'simd-mt', 'simd', 'nosimd'];
     const tries = opts.build ? [choice.build] : order.slice(order.indexOf(choice.build));
     const missing = [];
     for (const build of tries) {

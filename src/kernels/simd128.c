@@ -340,6 +340,7 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
 
 /* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
+#if !defined(__wasm_relaxed_simd__) /* the relaxed build has its own K-quant blocks (below) */
 /* The K-quant dots below take the Q8_K activations widened to int16 once per super-block (act16_simd128), which
  * the four rows of a four-row call share, and fold 16 weights onto lanes 0..7 (elements e and e+8) in int16. */
 static inline void act16_simd128(const uint8_t *qa, int16_t *a16) {
@@ -424,6 +425,7 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
     *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
     *sumf -= (load_half(bw + 2) * da) * (float)sumi;
 }
+#endif
 
 #if defined(__wasm_relaxed_simd__)
 /* ---- relaxed-SIMD K-quant blocks (the build with DS2_WASM_RELAXED) ----------------------------------------
@@ -586,6 +588,7 @@ void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t
     q45k_dot_rows_simd128(4, n, s, w, w_stride, w_bstep, a, 16, 48);
 }
 
+#if !defined(__wasm_relaxed_simd__)
 /* One Q6_K super-block of a row into its lane sums, the reference's steps; a16 as for Q4_K. The values are
  * built 16 at a time in registers: for columns 16k.. of half h the four vectors are groups g = 8h + k + 2j
  * (j = 0..3), each with its own int8 scale, paired (j = 0, 1) and (2, 3) for the lane dots. */
@@ -621,6 +624,7 @@ static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const
     *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
 }
 #undef Q6K_COLS
+#endif
 
 /* nrow (1 or 4) rows as q45k_dot_rows_simd128 */
 static inline void q6k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,

@@ -1,24 +1,29 @@
 // Headless Chromium (Debian's `chromium`, driven by playwright-core): a page loads a model through the Web
 // Worker from a local server, streams greedy tokens equal to the native CLI's and cancels within one token.
-// With COOP/COEP the page is cross-origin isolated and the SIMD128 + threads build runs; without them, the
-// single-thread SIMD build.
+// With COOP/COEP the page is cross-origin isolated and the SIMD128 + threads build runs (with relaxed-SIMD dots
+// where the browser has them, as Debian's Chromium does); without them, the single-thread SIMD build.
 import { test, before, after } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { ROOT, NATIVE, VARIANTS, wasmDir, tmpdir, makeModel, nativeEval } from '../js/helpers.mjs';
+import { ROOT, NATIVE, BROWSER_VARIANTS, wasmDir, tmpdir, makeModel, nativeEval } from '../js/helpers.mjs';
 import { startServer } from './server.mjs';
 
 const CHROMIUM = process.env.DS2_CHROMIUM || '/usr/bin/chromium';
 const dir = tmpdir('browser');
 const IDS = [1, 2, 3, 5, 8];
 const N = 10;
-let chromium = null, browser = null, want = null, wantText = null;
+let chromium = null, browser = null, want = null, wantText = null, wantK = null;
+// a model whose matrices are K-quants (Q4_K, Q6_K: the relaxed build's own kernels)
+const KQ_ARGS = ['--seed', '52', '--dtype', 'q4_k_m', '--hidden', '256', '--q-lora-rank', '256', '--kv-lora-rank', '256',
+    '--ff', '512', '--expert-ff', '256', '--layers', '2'];
 
 before(async () => {
     try { ({ chromium } = await import('playwright-core')); } catch { chromium = null; }
     makeModel(dir, 'model', ['--seed', '51', '--dtype', 'q8_0']);
     want = nativeEval(`${dir}/model.gguf`, IDS, N).greedy;
+    makeModel(dir, 'modelk', KQ_ARGS);
+    wantK = nativeEval(`${dir}/modelk.gguf`, IDS, N).greedy;
     wantText = execFileSync(NATIVE, ['run', '-m', `${dir}/model.gguf`, '-p', 'Hello world', '-n', '12', '--temp', '0'],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).replace(/\n$/, '');
     if (chromium && fs.existsSync(CHROMIUM)) {
@@ -34,11 +39,12 @@ after(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
 });
 
-async function run(t, isolate, expectBuild) {
+// expectBuild: the build the page must pick, or (with force) the one it is told to use
+async function run(t, isolate, expectBuild, force = false) {
     if (!browser) return t.skip('chromium or playwright-core missing (scripts/setup.sh installs them)');
     if (!wasmDir(expectBuild)) return t.skip(`ds2-${expectBuild}.mjs is not built`);
     // the server offers every build there is; the page must choose
-    const wasmDirs = [...new Set(VARIANTS.map(wasmDir).filter(Boolean))];
+    const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
     const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate });
     const page = await browser.newPage();
     const logs = [];
@@ -47,7 +53,8 @@ async function run(t, isolate, expectBuild) {
     try {
         await page.goto(`${srv.base}/tests/browser/page.html`);
         await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
-        const r = await page.evaluate(([ids, n]) => window.runTest('/models/model.gguf', ids, n), [IDS, N]);
+        const r = await page.evaluate(([ids, n, b]) => window.runTest('/models/model.gguf', ids, n, b),
+            [IDS, N, force ? expectBuild : undefined]);
         t.diagnostic(`isolated=${r.crossOriginIsolated}: build ${r.build.name} (${r.build.reason}); ${r.stats.genTokensPerSecond.toFixed(0)} tok/s`);
         assert.equal(r.crossOriginIsolated, isolate);
         assert.equal(r.build.name, expectBuild);
@@ -83,7 +90,7 @@ for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.
         if (!wasmDir('simd-mt')) return t.skip('ds2-simd-mt.mjs is not built');
         const g = JSON.parse(fs.readFileSync(`${ROOT}/models/${gname}`, 'utf8'));
         fs.copyFileSync(`${ROOT}/models/${g.gguf}`, `${dir}/${g.gguf}`);
-        const wasmDirs = [...new Set(VARIANTS.map(wasmDir).filter(Boolean))];
+        const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
         const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate: true });
         const page = await browser.newPage();
         try {
@@ -91,7 +98,7 @@ for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.
             await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
             const r = await page.evaluate(([url, gens, n]) => window.runGoldens(url, gens, n),
                 [`/models/${g.gguf}`, g.generations, g.n_gen]);
-            assert.equal(r.build.name, 'simd-mt');
+            assert.match(r.build.name, /^(relaxed|simd)-mt$/);
             for (let i = 0; i < g.generations.length; i++)
                 assert.deepEqual(r.out[i], g.generations[i].continuation_ids, JSON.stringify(g.generations[i].prompt));
             t.diagnostic(`${g.generations.length} prompts × ${g.n_gen} tokens identical`);
@@ -102,5 +109,27 @@ for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.
     });
 }
 
-test('cross-origin isolated page (COOP/COEP): SIMD128 + threads build through the worker', (t) => run(t, true, 'simd-mt'));
+test('cross-origin isolated page (COOP/COEP): the relaxed-SIMD + threads build through the worker', (t) => run(t, true, 'relaxed-mt'));
+test('cross-origin isolated page told to use the SIMD128 + threads build', (t) => run(t, true, 'simd-mt', true));
+// The relaxed build's K-quant dots (its only kernels of its own) give the native CLI's greedy tokens; so does simd-mt.
+for (const build of ['relaxed-mt', 'simd-mt']) {
+    test(`${build} in Chromium: a Q4_K/Q6_K model's greedy tokens == native`, async (t) => {
+        if (!browser) return t.skip('chromium or playwright-core missing (scripts/setup.sh installs them)');
+        if (!wasmDir(build)) return t.skip(`ds2-${build}.mjs is not built`);
+        const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
+        const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate: true });
+        const page = await browser.newPage();
+        try {
+            await page.goto(`${srv.base}/tests/browser/page.html`);
+            await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
+            const r = await page.evaluate(([ids, n, b]) => window.runGoldens('/models/modelk.gguf', [{ prompt_ids: ids }], n, b),
+                [IDS, N, build]);
+            assert.equal(r.build.name, build);
+            assert.deepEqual(r.out[0], wantK);
+        } finally {
+            await page.close();
+            await srv.close();
+        }
+    });
+}
 test('page without COOP/COEP: the single-thread SIMD128 build is chosen', (t) => run(t, false, 'simd'));

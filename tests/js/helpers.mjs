@@ -12,6 +12,9 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const PY = '/usr/bin/python3';
 export const NATIVE = process.env.DS2_NATIVE || path.join(ROOT, 'build/release/ds2');
 export const VARIANTS = ['simd-mt', 'simd', 'nosimd'];
+// The builds a browser may be offered: also relaxed-mt, which runs only where relaxed SIMD works (Chromium;
+// Node 20 only with --experimental-wasm-relaxed-simd, so the Node tests above leave it out).
+export const BROWSER_VARIANTS = ['relaxed-mt', ...VARIANTS];
 
 /** Folder holding ds2-<variant>.mjs: $DS2_WASM_DIR, or build/wasm-<variant>/ (scripts/build-wasm.sh). */
 export function wasmDir(variant) {

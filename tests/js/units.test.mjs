@@ -19,11 +19,16 @@ test('pickBuild: threads only when cross-origin isolated, SIMD when validated, a
     assert.match(old.reason, /SIMD128/);
     assert.equal(pickBuild({ features: f(), prefer: 'nosimd' }).build, 'nosimd');
     assert.throws(() => pickBuild({ features: f({ crossOriginIsolated: false }), prefer: 'simd-mt' }), /cannot run here/);
-    // this Node: SIMD128 validates and memory can be shared
+    // relaxed SIMD (its dot checked by running it) adds the relaxed-mt build, which needs threads like simd-mt
+    assert.equal(pickBuild({ features: f({ relaxedSimd: true }) }).build, 'relaxed-mt');
+    assert.equal(pickBuild({ features: f({ relaxedSimd: true, crossOriginIsolated: false }) }).build, 'simd');
+    assert.match(pickBuild({ features: f({ relaxedSimd: false }) }).reason, /no relaxed SIMD/);
+    assert.throws(() => pickBuild({ features: f({ relaxedSimd: false }), prefer: 'relaxed-mt' }), /cannot run here/);
+    // this Node: SIMD128 validates and memory can be shared (relaxed SIMD: Node 20 only behind a flag)
     const here = detectFeatures();
     assert.equal(here.isNode, true);
     assert.equal(here.simd, true);
-    assert.equal(pickBuild().build, 'simd-mt');
+    assert.equal(pickBuild().build, here.relaxedSimd ? 'relaxed-mt' : 'simd-mt');
 });
 
 test('gguf-split names: any shard names the set, URLs keep their query', () => {
