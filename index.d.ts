@@ -15,7 +15,7 @@ export interface Progress {
     rate: number;
 }
 
-export type BuildName = 'simd-mt' | 'simd' | 'nosimd';
+export type BuildName = 'relaxed-mt' | 'simd-mt' | 'simd' | 'nosimd';
 
 /** A URL (string or URL), gguf-split shards (a `-00001-of-0000N.gguf` name expands to all), a File/Blob, bytes;
  *  in Node also a file path (streamed from disk). */
@@ -156,7 +156,7 @@ export declare function loadModel(source: ModelSource, options?: LoadOptions): P
 export declare function createModel(options?: { workerUrl?: string | URL }): Model;
 
 export interface Features {
-    isNode: boolean; simd: boolean; sharedArrayBuffer: boolean; sharedMemory: boolean;
+    isNode: boolean; simd: boolean; relaxedSimd: boolean; sharedArrayBuffer: boolean; sharedMemory: boolean;
     crossOriginIsolated: boolean; cores: number;
 }
 export declare function detectFeatures(): Features;

@@ -96,6 +96,7 @@ function badge(text, ok = false, title = '') {
 function environment() {
     $('badges').textContent = '';
     badge(feats.simd ? 'SIMD128' : 'no SIMD', feats.simd);
+    if (feats.simd) badge(feats.relaxedSimd ? 'relaxed SIMD' : 'no relaxed SIMD', feats.relaxedSimd);
     badge(feats.crossOriginIsolated && feats.sharedMemory ? `threads (${feats.cores} cores)` : 'single-threaded',
         feats.crossOriginIsolated && feats.sharedMemory);
     if (!feats.crossOriginIsolated || !feats.sharedMemory)
@@ -340,7 +341,7 @@ function renderInfo(info) {
         row('KV at full context', `${fmtBytes(kv * info.nCtx)} vs ${fmtBytes(mha * info.nCtx)}`);
     }
     row('Weights in memory', fmtBytes(info.weight_bytes));
-    if (info.build) row('Engine build', `${info.build.name} (${info.build.compiled})${ui.modelThreads > 1 && info.build.name === 'simd-mt' ? `, ${ui.modelThreads} threads` : ''}`).title = info.build.reason || '';
+    if (info.build) row('Engine build', `${info.build.name} (${info.build.compiled})${ui.modelThreads > 1 && /-mt$/.test(info.build.name) ? `, ${ui.modelThreads} threads` : ''}`).title = info.build.reason || '';
     row('Text', info.hasTokenizer ? 'tokenizer and chat template built in' : 'no tokenizer in this build');
     $('info-card').hidden = false;
 }
