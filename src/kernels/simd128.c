@@ -442,7 +442,9 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
 static inline v128_t rdot16(v128_t a_i8, v128_t b_u7) { return __builtin_wasm_relaxed_swizzle_i8x16(a_i8, b_u7); }
 #define UNPACK_LO8(a, b) wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define UNPACK_HI8(a, b) wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
-#define PAIR8(x) wasm_i8x16_shuffle(x, x, 0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15)
+/* bytes (k, k+8) adjacent: an unpack with the halves swapped (engines turn both into one instruction each, where a
+ * general byte shuffle costs a 16-byte constant and a pshufb) */
+#define PAIR8(x) UNPACK_LO8(x, wasm_i32x4_shuffle(x, x, 2, 3, 0, 1))
 /* lanes 0..3 (l0), 4..7 (l1) += scA·sA[l] + scB·sB[l] for 8-lane int16 sums sA, sB; sp = (scA, scB) repeated */
 #define LANES2(sA, sB, sp, l0, l1)                                                                             \
     do {                                                                                                       \
@@ -523,21 +525,24 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
                                      v128_t *sums0, v128_t *sums1) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
     const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
-    const v128_t sc_lo = wasm_i16x8_extend_low_i8x16(sc), sc_hi = wasm_i16x8_extend_high_i8x16(sc);
+    /* per half, the scale pairs (g, g+2) of LANES2 as int32 lanes: (0,2) (1,3) (4,6) (5,7) */
+    const v128_t s16lo = wasm_i16x8_extend_low_i8x16(sc), s16hi = wasm_i16x8_extend_high_i8x16(sc);
+    const v128_t sc_lo = wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7);
+    const v128_t sc_hi = wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-#define G6(x, g) wasm_i16x8_sub(rdot16(ap[g], PAIR8(x)), a32[g]) /* group g's 8 lane sums (unscaled) */
+#define G6(x, g) wasm_i16x8_sub(rdot16(ap[g], x), a32[g]) /* group g's 8 lane sums (unscaled) */
 #define Q6K_COLS_RELAXED(h, k, scv)                                                                            \
     do {                                                                                                       \
         const uint8_t *ql = bw + 64 * (h) + 16 * (k), *qh = bw + 128 + 32 * (h) + 16 * (k);                    \
-        const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);           \
+        /* raw bytes paired first: the value extraction acts byte by byte, so the values come out paired */   \
+        const v128_t q0 = PAIR8(wasm_v128_load(ql)), q1 = PAIR8(wasm_v128_load(ql + 32)), hb = PAIR8(wasm_v128_load(qh)); \
         const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));     \
         const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));     \
         const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));                                \
         const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));            \
-        LANES2(G6(x0, 8 * (h) + (k)), G6(x1, 8 * (h) + (k) + 2),                                               \
-               wasm_i16x8_shuffle(scv, scv, k, k + 2, k, k + 2, k, k + 2, k, k + 2), l0, l1);                  \
+        LANES2(G6(x0, 8 * (h) + (k)), G6(x1, 8 * (h) + (k) + 2), wasm_i32x4_shuffle(scv, scv, k, k, k, k), l0, l1); \
         LANES2(G6(x2, 8 * (h) + (k) + 4), G6(x3, 8 * (h) + (k) + 6),                                           \
-               wasm_i16x8_shuffle(scv, scv, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6), l0, l1);  \
+               wasm_i32x4_shuffle(scv, scv, k + 2, k + 2, k + 2, k + 2), l0, l1);                              \
     } while (0)
     Q6K_COLS_RELAXED(0, 0, sc_lo);
     Q6K_COLS_RELAXED(0, 1, sc_lo);
