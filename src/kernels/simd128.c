@@ -485,11 +485,18 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
     const int sumi = hsum_i32x4(ms);
-    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-    const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : l0, qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : l0;
+    v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0), qh0 = l0, qh1 = l0;
+    if (qh_off) { /* the 5th bits, paired like the bytes below */
+        const v128_t a = wasm_v128_load(bw + qh_off), b = wasm_v128_load(bw + qh_off + 16);
+        qh0 = UNPACK_LO8(a, b);
+        qh1 = UNPACK_HI8(a, b);
+    }
+    /* per 32 bytes (sub-blocks 2c and 2c+1 in the low / high nibbles): the two halves' bytes paired first, then
+     * the nibbles taken byte by byte, so each comes out paired (m, m+16) and (m+8, m+24) */
 #define Q45K_CHUNK_RELAXED(c)                                                                                  \
     do {                                                                                                       \
-        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);              \
+        const v128_t r0 = wasm_v128_load(qs + 32 * (c)), r1 = wasm_v128_load(qs + 32 * (c) + 16);              \
+        const v128_t q0 = UNPACK_LO8(r0, r1), q1 = UNPACK_HI8(r0, r1);                                         \
         v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0);                                             \
         v128_t vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1);                                             \
         if (qh_off) {                                                                                          \
@@ -500,10 +507,8 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
             vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));            \
             vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));            \
         }                                                                                                      \
-        const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], UNPACK_LO8(vl0, vl1)),                            \
-                                         rdot16(ap[4 * (c) + 1], UNPACK_HI8(vl0, vl1)));                       \
-        const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], UNPACK_LO8(vh0, vh1)),                        \
-                                         rdot16(ap[4 * (c) + 3], UNPACK_HI8(vh0, vh1)));                       \
+        const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], vl0), rdot16(ap[4 * (c) + 1], vl1));              \
+        const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], vh0), rdot16(ap[4 * (c) + 3], vh1));          \
         LANES2(sA, sB, wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),       \
                                           2 * (c) + 1, 2 * (c), 2 * (c) + 1), l0, l1);                         \
     } while (0)
