@@ -8,7 +8,7 @@
 # Usage: scripts/build-wasm.sh [--tests] [variant ...]   (variants: relaxed-mt simd-mt simd nosimd wasi
 #   wasi-relaxed; default all)
 #   --tests also builds C tests (all in build/wasm-simd-mt, test_kernels/test_model/test_simd in build/wasm-nosimd,
-#   test_kernels/test_kernels_gemm/test_simd in build/wasi-relaxed;
+#   test_kernels/test_kernels_gemm/test_simd/test_attn in build/wasi-relaxed;
 #   run them with ctest there, as scripts/test.sh does).
 # Needs Debian's emscripten, clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (scripts/setup.sh installs them).
 set -eu
@@ -44,7 +44,7 @@ for v in $variants; do
             cmake -S . -B build/wasi-relaxed -DCMAKE_TOOLCHAIN_FILE=wasm/wasi-toolchain.cmake \
                 -DCMAKE_BUILD_TYPE=Release -DDS2_WASM_RELAXED=ON >/dev/null
             targets=ds2_cli
-            [ "$tests" = 1 ] && targets="ds2_cli test_simd test_kernels_gemm test_kernels"
+            [ "$tests" = 1 ] && targets="ds2_cli test_simd test_kernels_gemm test_kernels test_attn"
             # shellcheck disable=SC2086
             cmake --build build/wasi-relaxed --target $targets -j "$jobs"
             continue ;;

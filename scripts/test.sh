@@ -25,7 +25,7 @@ sh scripts/build-wasm.sh --tests
 (cd build/wasm-simd-mt && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_.*)$')
 (cd build/wasm-nosimd && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_kernels|test_model|test_simd)$')
 # the relaxed-SIMD kernels (WASI build, Node with its relaxed-SIMD flag; the browser tests run them in Chromium)
-(cd build/wasi-relaxed && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_kernels|test_kernels_gemm|test_simd)$')
+(cd build/wasi-relaxed && ctest --output-on-failure -j "$jobs" -R '^(fixtures|test_attn|test_kernels|test_kernels_gemm|test_simd)$')
 
 # 3. The JavaScript API on the wasm builds (build/wasm-*/): Node (worker_threads, streamed loading, npm pack)
 #    and headless Chromium (Web Worker, COOP/COEP → threads build). A build that is absent is reported skipped.

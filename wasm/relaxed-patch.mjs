@@ -1,22 +1,25 @@
-// relaxed-patch.mjs — gives a wasm module built with DS2_RELAXED_SIMD its relaxed-SIMD dot products.
+// relaxed-patch.mjs — gives a wasm module built with DS2_WASM_RELAXED (wasm/wasm.cmake) its relaxed-SIMD
+// instructions.
 //
-// Why: Debian 12's clang 14 knows only the relaxed-SIMD proposal's early prototype instructions and none of the
-// integer dots. So src/kernels/simd128.c (with DS2_RELAXED_SIMD) writes each dot as a prototype instruction
-// with the same operand shapes, and this script rewrites those opcodes, in place, to the standard ones
-// (relaxed-SIMD proposal, final opcodes; both encodings are 3 bytes, so nothing else in the module moves):
-//   0xfd 0xaf 0x01  f32x4.fma (prototype; a, b, c: v128)   → 0xfd 0x93 0x02  i32x4.relaxed_dot_i8x16_i7x16_add_s
+// Why: Debian 12's clang 14 knows only the relaxed-SIMD proposal's early prototype instructions, none of the
+// integer dots. So the kernels (src/kernels/simd128.c, half_simd128.h) write each relaxed instruction as a
+// prototype one with the same operand shapes, and this script rewrites those opcodes in place to the standard
+// ones (relaxed-SIMD proposal, final opcodes; all encodings are 3 bytes, so nothing else in the module moves):
 //   0xfd 0xa2 0x01  i8x16.relaxed_swizzle (prototype; a, b) → 0xfd 0x92 0x02  i16x8.relaxed_dot_i8x16_i7x16_s
+//   0xfd 0xcf 0x01  f64x2.fma (prototype; a, b, c)         → 0xfd 0x87 0x02  f64x2.relaxed_madd (a·b + c)
+//   0xfd 0xaf 0x01  f32x4.fma (prototype; a, b, c)         → 0xfd 0x85 0x02  f32x4.relaxed_madd (a·b + c)
 // Engines reject the prototype opcodes, so an unpatched module fails to compile instead of computing garbage.
 // The code section is decoded instruction by instruction (immediates skipped by their encodings), so bytes
-// that merely look like an opcode inside an immediate are never touched. A module without either prototype
+// that merely look like an opcode inside an immediate are never touched. A module without any prototype
 // instruction is an error: the caller asked for a relaxed build.
 //
 // Usage: node wasm/relaxed-patch.mjs in.wasm [out.wasm]   (out defaults to in; prints what it rewrote)
 import fs from 'node:fs';
 
 const REWRITE = new Map([
-    [0xaf, [0x93, 0x02, 'i32x4.relaxed_dot_i8x16_i7x16_add_s']],
     [0xa2, [0x92, 0x02, 'i16x8.relaxed_dot_i8x16_i7x16_s']],
+    [0xcf, [0x87, 0x02, 'f64x2.relaxed_madd']],
+    [0xaf, [0x85, 0x02, 'f32x4.relaxed_madd']],
 ]);
 
 export function patchRelaxed(buf) {
@@ -78,7 +81,7 @@ export function patchRelaxed(buf) {
         }
         p = end;
     }
-    if (counts.size === 0) throw new Error('relaxed-patch: no prototype dot instructions found (was the module built with DS2_RELAXED_SIMD?)');
+    if (counts.size === 0) throw new Error('relaxed-patch: no prototype relaxed instructions found (was the module built with DS2_WASM_RELAXED?)');
     return { bytes: b, counts };
 }
 

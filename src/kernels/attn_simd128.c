@@ -183,7 +183,7 @@ static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *t
     }
 }
 
-#define MADD_D(acc, x, y) acc = wasm_f64x2_add(acc, wasm_f64x2_mul(x, y))
+#define MADD_D(acc, x, y) acc = madd_exact_f64x2(acc, x, y)
 
 static inline void store_heads_d(v128_t lo, v128_t hi, int64_t hb, int64_t nh, float *s, int64_t lds, int32_t j) {
     const double d[4] = {wasm_f64x2_extract_lane(lo, 0), wasm_f64x2_extract_lane(lo, 1), wasm_f64x2_extract_lane(hi, 0),

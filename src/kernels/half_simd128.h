@@ -45,4 +45,16 @@ static inline void half8_to_f32(v128_t h, v128_t *lo, v128_t *hi) {
     }
 }
 
+/* acc + x·y in f64x2 where every product x·y is exact in double (products of two halves): one rounding whether
+ * the engine fuses or not, so relaxed SIMD's f64x2.relaxed_madd (one FMA on x86 engines) gives the bits of a
+ * multiply + add. Debian's clang 14 has only the prototype f64x2.fma for it; wasm/relaxed-patch.mjs rewrites
+ * that opcode to relaxed_madd (operands a, b, c → a·b + c) after linking. */
+static inline v128_t madd_exact_f64x2(v128_t acc, v128_t x, v128_t y) {
+#if defined(__wasm_relaxed_simd__)
+    return __builtin_wasm_fma_f64x2(x, y, acc);
+#else
+    return wasm_f64x2_add(acc, wasm_f64x2_mul(x, y));
+#endif
+}
+
 #endif

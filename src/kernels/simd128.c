@@ -938,7 +938,7 @@ static inline __attribute__((always_inline)) void f16_rows_t(const int T, int64_
                               wasm_f64x2_promote_low_f32x4(x1), wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(x1, x1, 2, 3, 2, 3))};
         for (int t = 0; t < T; t++)
             for (int j = 0; j < 4; j++)
-                acc[t][j] = wasm_f64x2_add(acc[t][j], wasm_f64x2_mul(wd[j], wasm_v128_load(a + t * ld + i + 2 * j)));
+                acc[t][j] = madd_exact_f64x2(acc[t][j], wd[j], wasm_v128_load(a + t * ld + i + 2 * j));
     }
     for (int t = 0; t < T; t++) {
         double sum = hsum_f64x2(wasm_f64x2_add(wasm_f64x2_add(acc[t][0], acc[t][1]), wasm_f64x2_add(acc[t][2], acc[t][3])));
