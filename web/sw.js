@@ -14,7 +14,8 @@ const SHELL = [
     'web/examples/embed.html',
 ];
 // the builds: whichever exist on this server (a missing one is skipped, not fatal)
-const BUILDS = ['ds2-relaxed-mt.mjs', 'ds2-relaxed-mt.wasm', 'ds2-relaxed-mt.worker.js', 'ds2-simd-mt.mjs', 'ds2-simd-mt.wasm', 'ds2-simd-mt.worker.js', 'ds2-simd.mjs', 'ds2-simd.wasm',
+const BUILDS = ['ds2-relaxed-mt.mjs', 'ds2-relaxed-mt.wasm', 'ds2-relaxed-mt.worker.js',
+    'ds2-simd-mt.mjs', 'ds2-simd-mt.wasm', 'ds2-simd-mt.worker.js', 'ds2-simd.mjs', 'ds2-simd.wasm',
     'ds2-nosimd.mjs', 'ds2-nosimd.wasm'].map((f) => 'wasm/dist/' + f);
 
 const scopeUrl = (p) => new URL(p, self.registration.scope).href;
