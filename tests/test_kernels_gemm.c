@@ -93,11 +93,13 @@ static void check_gemm(int32_t wt, ds2_gemm_fn gemm, long *n_el) {
                                              : bl * (1 + (int64_t)(rng_u64() % (bl == 256 ? 6 : 40)));
             const int64_t nr = 1 + (int64_t)(rng_u64() % 23);
             const int64_t nt = rep % 6 == 0 ? 40 + (int64_t)(rng_u64() % 30) : 1 + (int64_t)(rng_u64() % 9);
-            const size_t w_stride = ds2_row_bytes(wt, n) + rng_u64() % 6;
-            const size_t a_stride = ds2_row_bytes(r->vec_dot_type, n) + rng_u64() % 6;
+            /* quantized rows are bytes at any address; float rows stay aligned to their element, as in a model */
+            const size_t al = wt == DS2_F16 ? 2 : wt == DS2_F32 ? 4 : 1;
+            const size_t w_stride = ds2_row_bytes(wt, n) + rng_u64() % 6 * al;
+            const size_t a_stride = ds2_row_bytes(r->vec_dot_type, n) + rng_u64() % 6 * al;
             const int64_t ldy = nr + (int64_t)(rng_u64() % 5);
-            const size_t ow = rng_u64() % 7, oa = rng_u64() % 5;
-            uint8_t *W = malloc(w_stride * (size_t)nr + 8), *A = malloc(a_stride * (size_t)nt + 8);
+            const size_t ow = rng_u64() % 7 * al, oa = rng_u64() % 5 * al;
+            uint8_t *W = malloc(w_stride * (size_t)nr + 32), *A = malloc(a_stride * (size_t)nt + 32);
             float *y = malloc(sizeof(float) * (size_t)(ldy * nt));
             for (int64_t rr = 0; rr < nr; rr++) random_rows(wt, W + ow + (size_t)rr * w_stride, w_stride);
             random_acts(wt, n, nt, A + oa, a_stride, rep % 4 == 0 ? 30.0f : 1.0f);

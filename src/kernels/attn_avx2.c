@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "attn.h"
+#include "simd.h" /* ds2_avx2_f16_to_f64 */
 
 /* n halves → floats (exact), then zeros up to `to` */
 static void load_seg_f16(const uint16_t *src, int64_t n, float *dst) {
@@ -136,23 +137,13 @@ static void round_f16(float *x, int64_t n) {
 
 /* ---- f16 rows on doubles (attn.c: products of halves are exact, one FMA per product) ------------------- */
 
-static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i)));
-        _mm256_storeu_pd(dst + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
-        _mm256_storeu_pd(dst + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
-    }
-    for (; i < n; i++) dst[i] = (double)_cvtsh_ss(src[i]);
-}
-
 static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *tile, int64_t ldt, int seg2) {
     const int64_t d1 = a->d1, d2 = seg2 ? a->d2 : 0;
     for (int32_t jj = 0; jj < nj; jj++) {
         double *t = tile + jj * ldt;
         const size_t j = (size_t)(j0 + jj);
-        load_seg_f16_d((const uint16_t *)a->k1 + j * d1, d1, t);
-        load_seg_f16_d((const uint16_t *)a->k2 + j * d2, d2, t + d1);
+        ds2_avx2_f16_to_f64((const uint16_t *)a->k1 + j * d1, d1, t);
+        ds2_avx2_f16_to_f64((const uint16_t *)a->k2 + j * d2, d2, t + d1);
         if (seg2)
             for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0;
     }
@@ -257,7 +248,7 @@ static void load_cols_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c
     const int64_t d1 = a->d1, cv = c1 < d1 ? c1 : d1;
     for (int32_t jj = 0; jj < nj; jj++) {
         double *t = tile + jj * ldt;
-        if (cv > c0) load_seg_f16_d((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
+        if (cv > c0) ds2_avx2_f16_to_f64((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
         for (int64_t c = cv > c0 ? cv : c0; c < c1; c++) t[c] = 0.0;
     }
 }

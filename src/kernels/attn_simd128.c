@@ -158,26 +158,13 @@ static void round_f16(float *x, int64_t n) {
 
 /* ---- f16 rows on doubles (attn.c: products of halves are exact in double, so multiply + add per product) - */
 
-static void load_seg_f16_d(const uint16_t *src, int64_t n, double *dst) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v128_t lo, hi;
-        half8_to_f32(wasm_v128_load(src + i), &lo, &hi);
-        wasm_v128_store(dst + i, wasm_f64x2_promote_low_f32x4(lo));
-        wasm_v128_store(dst + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
-        wasm_v128_store(dst + i + 4, wasm_f64x2_promote_low_f32x4(hi));
-        wasm_v128_store(dst + i + 6, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 2, 3)));
-    }
-    for (; i < n; i++) dst[i] = (double)ds2_half_to_float_inline(src[i]);
-}
-
 static void load_tile_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, double *tile, int64_t ldt, int seg2) {
     const int64_t d1 = a->d1, d2 = seg2 ? a->d2 : 0;
     for (int32_t jj = 0; jj < nj; jj++) {
         double *t = tile + jj * ldt;
         const size_t j = (size_t)(j0 + jj);
-        load_seg_f16_d((const uint16_t *)a->k1 + j * d1, d1, t);
-        load_seg_f16_d((const uint16_t *)a->k2 + j * d2, d2, t + d1);
+        half_row_to_f64((const uint16_t *)a->k1 + j * d1, d1, t);
+        half_row_to_f64((const uint16_t *)a->k2 + j * d2, d2, t + d1);
         if (seg2)
             for (int64_t i = d1 + d2; i < ldt; i++) t[i] = 0.0;
     }
@@ -282,7 +269,7 @@ static void load_cols_d(const ds2_mqa_args *a, int32_t j0, int32_t nj, int64_t c
     const int64_t d1 = a->d1, cv = c1 < d1 ? c1 : d1;
     for (int32_t jj = 0; jj < nj; jj++) {
         double *t = tile + jj * ldt;
-        if (cv > c0) load_seg_f16_d((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
+        if (cv > c0) half_row_to_f64((const uint16_t *)a->k1 + (size_t)(j0 + jj) * d1 + c0, cv - c0, t + c0);
         for (int64_t c = cv > c0 ? cv : c0; c < c1; c++) t[c] = 0.0;
     }
 }

@@ -88,6 +88,16 @@ void ds2_avx2_vec_dot_f16_f16(int64_t n, float *s, const void *w, const void *a)
     *s = (float)sum;
 }
 
+void ds2_avx2_f16_to_f64(const uint16_t *h, int64_t n, double *d) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
+        _mm256_storeu_pd(d + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+        _mm256_storeu_pd(d + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+    }
+    for (; i < n; i++) d[i] = (double)_cvtsh_ss(h[i]);
+}
+
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n) {
     uint16_t *h = (uint16_t *)y;
     int64_t i = 0;
@@ -401,17 +411,6 @@ static inline void kq_unpack_avx2(int32_t wt, const uint8_t *bw, int8_t *v, int3
     *dmin = load_half(bw + 2);
 }
 
-/* The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (12 packed bytes) with 32-bit word masks, 4 at a time:
- * u[0..1] = scales 0..7, u[2..3] = mins 0..7, one per byte. */
-static inline void k45_scales_mins(const uint8_t *sm, uint32_t u[4]) {
-    memcpy(u, sm, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
-    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    u[2] = mins03;
-    u[0] &= 0x3f3f3f3fu;
-}
-
 /* lanes (8 int32, exact) += one permuted 32-element chunk: p = the byte multiply-add of the chunk's unsigned
  * values with the permuted activations (Q6_K: minus 32·(a pair), its values being unsigned − 32), then a
  * 16-bit multiply-add with the chunk's scale pair */
@@ -453,7 +452,7 @@ static inline __m256i kq_block_lanes_avx2(int32_t wt, const uint8_t *bw, const _
     const int q5 = wt == DS2_Q5_K;
     const uint8_t *qs = bw + (q5 ? 48 : 16);
     uint32_t u[4];
-    k45_scales_mins(bw + 4, u);
+    ds2_k45_scales_mins_words(bw + 4, u);
     const __m128i sc = _mm_loadl_epi64((const __m128i *)u), mn = _mm_loadl_epi64((const __m128i *)(u + 2));
     _mm256_store_si256((__m256i *)sp, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(sc, sc))); /* (sc_c, sc_c) */
     /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: the 16 bsums against each min twice (exact int), 8 partial sums */
@@ -847,19 +846,10 @@ static void f16_rows_avx2(int T, int64_t n, const uint16_t *w, const double *a, 
     else if (T == 2) f16_rows_t(2, n, w, a, lda, y, ldy);
     else f16_rows_t(1, n, w, a, lda, y, ldy);
 }
-static void f16_widen_avx2(const uint16_t *h, int64_t n, double *d) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + i)));
-        _mm256_store_pd(d + i, _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
-        _mm256_store_pd(d + i + 4, _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
-    }
-    for (; i < n; i++) d[i] = _cvtsh_ss(h[i]);
-}
 void ds2_avx2_gemm_f16(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
                        const void *a, size_t a_stride, int64_t nt) {
     (void)x4; /* F16 has no four-row form, so its rows are never interleaved (ds2_repack_x4_wanted) */
-    gp_gemm_f16(F16_T, f16_widen_avx2, f16_rows_avx2, ds2_avx2_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
+    gp_gemm_f16(F16_T, ds2_avx2_f16_to_f64, f16_rows_avx2, ds2_avx2_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
                 w_stride, nr, (const uint8_t *)a, a_stride, nt);
 }
 

@@ -469,7 +469,7 @@ static inline void gp_gemm_f16(int tmax, gp_f16_widen_fn widen, gp_f16_rows_fn r
     if (ts > nt) ts = nt;
     int64_t rc = (int64_t)(GP_F16_W_CHUNK_BYTES / (2 * (size_t)n + 1)); /* rows per chunk */
     if (rc < 1) rc = 1;
-    double *ad = (double *)aligned_alloc(64, sizeof(double) * (size_t)(ts * lda));
+    double *ad = (double *)aligned_alloc(64, (sizeof(double) * (size_t)(ts * lda) + 63) & ~(size_t)63);
     if (!ad) { /* no scratch: one vec_dot per element (the same bits) */
         for (int64_t t = 0; t < nt; t++)
             for (int64_t r = 0; r < nr; r++) vec_dot(n, &y[t * ldy + r], w + (size_t)r * w_stride, a + (size_t)t * a_stride);

@@ -1,10 +1,13 @@
-/* half_simd128.h — IEEE half → float conversions in wasm SIMD128, shared by simd128.c and attn_simd128.c
+/* half_simd128.h — IEEE half → float / double conversions in wasm SIMD128, shared by simd128.c and attn_simd128.c
  * (static inline; only for files compiled with -msimd128). Every form gives ds2_half_to_float_inline's exact
  * values: wasm has no half-precision conversion instruction. */
 #ifndef DS2_KERNELS_HALF_SIMD128_H
 #define DS2_KERNELS_HALF_SIMD128_H
 
+#include <stdint.h>
 #include <wasm_simd128.h>
+
+#include "ref.h" /* ds2_half_to_float_inline */
 
 /* 4 IEEE halves (zero-extended in u32 lanes) → floats: exponent+mantissa placed in a float's low bits times
  * 2^112 (normals and subnormals); exponent 31 → inf / quiet NaN; sign ORed. */
@@ -43,6 +46,20 @@ static inline void half8_to_f32(v128_t h, v128_t *lo, v128_t *hi) {
         *lo = half4_to_f32(wasm_u32x4_extend_low_u16x8(h));
         *hi = half4_to_f32(wasm_u32x4_extend_high_u16x8(h));
     }
+}
+
+/* n halves → doubles (exact) */
+static inline void half_row_to_f64(const uint16_t *src, int64_t n, double *dst) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t lo, hi;
+        half8_to_f32(wasm_v128_load(src + i), &lo, &hi);
+        wasm_v128_store(dst + i, wasm_f64x2_promote_low_f32x4(lo));
+        wasm_v128_store(dst + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
+        wasm_v128_store(dst + i + 4, wasm_f64x2_promote_low_f32x4(hi));
+        wasm_v128_store(dst + i + 6, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 2, 3)));
+    }
+    for (; i < n; i++) dst[i] = (double)ds2_half_to_float_inline(src[i]);
 }
 
 /* acc + x·y in f64x2 where every product x·y is exact in double (products of two halves): one rounding whether

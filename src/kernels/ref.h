@@ -113,4 +113,16 @@ const ds2_type_traits *ds2_type_traits_ref_get(int32_t type);
 /* The same for activation (partner) types, including the partner-only Q8_1 / Q8_K (from_float set). */
 const ds2_type_traits *ds2_type_traits_ref_act_get(int32_t type);
 
+/* The 8 six-bit scales and mins of a Q4_K/Q5_K super-block (its 12 packed bytes at sm) with 32-bit word masks,
+ * 4 at a time (the SIMD kernels' form of the reference's per-index unpacking): u[0..1] = scales 0..7,
+ * u[2..3] = mins 0..7, one per byte. */
+static inline void ds2_k45_scales_mins_words(const uint8_t *sm, uint32_t u[4]) {
+    memcpy(u, sm, 12);
+    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
+    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
+    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
+    u[2] = mins03;
+    u[0] &= 0x3f3f3f3fu;
+}
+
 #endif

@@ -61,6 +61,7 @@ void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_q8_k_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
+void ds2_avx2_f16_to_f64(const uint16_t *h, int64_t n, double *d); /* halves widened exactly (GEMM, attention) */
 double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);

@@ -340,6 +340,31 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
 
 /* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
+/* Shared by both Q4_K/Q5_K block forms: the super-block's 8 scales as int16 (*scm) and Σ_j (bsums[2j] +
+ * bsums[2j+1])·min_j (each min twice against the 16 int16 bsums of the activation block ba; exact int) */
+static inline int k45_scales_mins_simd128(const uint8_t *bw, const uint8_t *ba, v128_t *scm) {
+    uint32_t u[4];
+    ds2_k45_scales_mins_words(bw + 4, u);
+    *scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));
+    const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2));
+    return hsum_i32x4(wasm_i32x4_add(
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7))));
+}
+/* v | 16 where the bit m of qh is set (Q5_K's 5th bits) */
+static inline v128_t or_bit5(v128_t v, v128_t qh, v128_t m) {
+    return wasm_v128_or(v, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, m), m), wasm_i8x16_splat(0x10)));
+}
+/* the reference's float steps of one super-block: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·sumi */
+static inline void k45_finish_simd128(const uint8_t *bw, const uint8_t *ba, v128_t l0, v128_t l1, int sumi,
+                                      v128_t *sums0, v128_t *sums1, float *sumf) {
+    const float da = load_f32(ba);
+    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
+}
+
 #if !defined(__wasm_relaxed_simd__) /* the relaxed build has its own K-quant blocks (below) */
 /* The K-quant dots below take the Q8_K activations widened to int16 once per super-block (act16_simd128), which
  * the four rows of a four-row call share, and fold 16 weights onto lanes 0..7 (elements e and e+8) in int16. */
@@ -371,24 +396,10 @@ static inline void pair_lanes_simd128(v128_t sA, v128_t sB, v128_t sc, v128_t *l
  * activation block's values as int16 (act16_simd128). */
 static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, int qh_off, int qs_off,
                                       v128_t *sums0, v128_t *sums1, float *sumf) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
-    const uint8_t *qs = bw + qs_off, *sm = bw + 4;
-    /* the 8 6-bit scales and mins from their 12 packed bytes with 32-bit word masks (4 bytes at a time):
-     * u[0..1] = scales 0..7, u[2..3] = mins 0..7 */
-    uint32_t u[4];
-    memcpy(u, sm, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
-    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    u[2] = mins03;
-    u[0] &= 0x3f3f3f3fu;
-    const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));     /* scales 0..7, int16 */
-    const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2)); /* mins 0..7, int16 */
-    /* Σ_j (bsums[2j] + bsums[2j+1])·min_j: each min twice, against the 16 int16 bsums (exact int) */
-    const v128_t ms = wasm_i32x4_add(
-        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
-        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
-    const int sumi = hsum_i32x4(ms);
+    const v128_t lo4 = wasm_i8x16_splat(0x0f);
+    const uint8_t *qs = bw + qs_off;
+    v128_t scm;
+    const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
     /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); each sub-block's
      * two folds are added in int16 (4 products per lane), then the pair of sub-blocks meets its two scales */
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
@@ -402,10 +413,8 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
         if (qh_off) {                                                                                          \
             const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
             const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
-            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));            \
-            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));            \
-            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));            \
-            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));            \
+            vl0 = or_bit5(vl0, qh0, ml), vh0 = or_bit5(vh0, qh0, mh);                                          \
+            vl1 = or_bit5(vl1, qh1, ml), vh1 = or_bit5(vh1, qh1, mh);                                          \
         }                                                                                                      \
         const int16_t *ac = a16 + 64 * (c);                                                                    \
         pair_lanes_simd128(wasm_i16x8_add(fold16_u(vl0, ac), fold16_u(vl1, ac + 16)),                            \
@@ -419,11 +428,7 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
     Q45K_CHUNK(2);
     Q45K_CHUNK(3);
 #undef Q45K_CHUNK
-    const float da = load_f32(ba);
-    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
-    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
-    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
-    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
+    k45_finish_simd128(bw, ba, l0, l1, sumi, sums0, sums1, sumf);
 }
 #endif
 
@@ -470,21 +475,10 @@ static inline void q6k_act_relaxed(const uint8_t *qa, v128_t ap[16], v128_t a32[
 
 static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], int qh_off,
                                       int qs_off, v128_t *sums0, v128_t *sums1, float *sumf) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), b10 = wasm_i8x16_splat(0x10);
-    const uint8_t *qs = bw + qs_off, *sm = bw + 4;
-    uint32_t u[4]; /* as q45k_block_simd128: u[0..1] scales, u[2..3] mins */
-    memcpy(u, sm, 12);
-    u[3] = ((u[2] >> 4) & 0x0f0f0f0fu) | (((u[1] >> 6) & 0x03030303u) << 4);
-    const uint32_t mins03 = u[1] & 0x3f3f3f3fu;
-    u[1] = (u[2] & 0x0f0f0f0fu) | (((u[0] >> 6) & 0x03030303u) << 4);
-    u[2] = mins03;
-    u[0] &= 0x3f3f3f3fu;
-    const v128_t scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));
-    const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2));
-    const v128_t ms = wasm_i32x4_add(
-        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
-        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
-    const int sumi = hsum_i32x4(ms);
+    const v128_t lo4 = wasm_i8x16_splat(0x0f);
+    const uint8_t *qs = bw + qs_off;
+    v128_t scm;
+    const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0), qh0 = l0, qh1 = l0;
     if (qh_off) { /* the 5th bits, paired like the bytes below */
         const v128_t a = wasm_v128_load(bw + qh_off), b = wasm_v128_load(bw + qh_off + 16);
@@ -502,10 +496,8 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
         if (qh_off) {                                                                                          \
             const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
             const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
-            vl0 = wasm_v128_or(vl0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, ml), ml), b10));            \
-            vh0 = wasm_v128_or(vh0, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh0, mh), mh), b10));            \
-            vl1 = wasm_v128_or(vl1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, ml), ml), b10));            \
-            vh1 = wasm_v128_or(vh1, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh1, mh), mh), b10));            \
+            vl0 = or_bit5(vl0, qh0, ml), vh0 = or_bit5(vh0, qh0, mh);                                          \
+            vl1 = or_bit5(vl1, qh1, ml), vh1 = or_bit5(vh1, qh1, mh);                                          \
         }                                                                                                      \
         const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], vl0), rdot16(ap[4 * (c) + 1], vl1));              \
         const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], vh0), rdot16(ap[4 * (c) + 3], vh1));          \
@@ -517,11 +509,7 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
     Q45K_CHUNK_RELAXED(2);
     Q45K_CHUNK_RELAXED(3);
 #undef Q45K_CHUNK_RELAXED
-    const float da = load_f32(ba);
-    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
-    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
-    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
-    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
+    k45_finish_simd128(bw, ba, l0, l1, sumi, sums0, sums1, sumf);
 }
 
 /* Q6_K: the values unsigned (low 4 bits | high 2 bits << 4, 0..63), minus a32 for the −32; the values of a
@@ -951,22 +939,10 @@ static void f16_rows_simd128(int T, int64_t n, const uint16_t *w, const double *
     else if (T == 2) f16_rows_t(2, n, w, a, lda, y, ldy);
     else f16_rows_t(1, n, w, a, lda, y, ldy);
 }
-static void f16_widen_simd128(const uint16_t *h, int64_t n, double *d) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        v128_t lo, hi;
-        half8_to_f32(wasm_v128_load(h + i), &lo, &hi);
-        wasm_v128_store(d + i, wasm_f64x2_promote_low_f32x4(lo));
-        wasm_v128_store(d + i + 2, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(lo, lo, 2, 3, 2, 3)));
-        wasm_v128_store(d + i + 4, wasm_f64x2_promote_low_f32x4(hi));
-        wasm_v128_store(d + i + 6, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(hi, hi, 2, 3, 2, 3)));
-    }
-    for (; i < n; i++) d[i] = ds2_half_to_float_inline(h[i]);
-}
 void ds2_simd128_gemm_f16(int64_t n, float *y, int64_t ldy, const void *w, size_t w_stride, int x4, int64_t nr,
                           const void *a, size_t a_stride, int64_t nt) {
     (void)x4; /* F16 has no four-row form, so its rows are never interleaved (ds2_repack_x4_wanted) */
-    gp_gemm_f16(F16_T, f16_widen_simd128, f16_rows_simd128, ds2_simd128_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
+    gp_gemm_f16(F16_T, half_row_to_f64, f16_rows_simd128, ds2_simd128_vec_dot_f16_f16, n, y, ldy, (const uint8_t *)w,
                 w_stride, nr, (const uint8_t *)a, a_stride, nt);
 }
 

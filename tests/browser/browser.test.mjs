@@ -82,6 +82,21 @@ async function run(t, isolate, expectBuild, force = false) {
     }
 }
 
+/** fn(page) on tests/browser/page.html served with every build there is (isolated: COOP/COEP). */
+async function onPage(isolate, fn) {
+    const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
+    const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate });
+    const page = await browser.newPage();
+    try {
+        await page.goto(`${srv.base}/tests/browser/page.html`);
+        await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
+        return await fn(page);
+    } finally {
+        await page.close();
+        await srv.close();
+    }
+}
+
 // The shipped model in the browser gives exactly the PyTorch goldens (models/*.golden.json), like the native
 // CLI (ctest bundled_*) and the wasm builds in Node (tests/js/bundled_model.test.mjs).
 for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.golden.json'))) {
@@ -90,22 +105,12 @@ for (const gname of fs.readdirSync(`${ROOT}/models`).filter((f) => f.endsWith('.
         if (!wasmDir('simd-mt')) return t.skip('ds2-simd-mt.mjs is not built');
         const g = JSON.parse(fs.readFileSync(`${ROOT}/models/${gname}`, 'utf8'));
         fs.copyFileSync(`${ROOT}/models/${g.gguf}`, `${dir}/${g.gguf}`);
-        const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
-        const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate: true });
-        const page = await browser.newPage();
-        try {
-            await page.goto(`${srv.base}/tests/browser/page.html`);
-            await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
-            const r = await page.evaluate(([url, gens, n]) => window.runGoldens(url, gens, n),
-                [`/models/${g.gguf}`, g.generations, g.n_gen]);
-            assert.match(r.build.name, /^(relaxed|simd)-mt$/);
-            for (let i = 0; i < g.generations.length; i++)
-                assert.deepEqual(r.out[i], g.generations[i].continuation_ids, JSON.stringify(g.generations[i].prompt));
-            t.diagnostic(`${g.generations.length} prompts × ${g.n_gen} tokens identical`);
-        } finally {
-            await page.close();
-            await srv.close();
-        }
+        const r = await onPage(true, (page) => page.evaluate(([url, gens, n]) => window.runGoldens(url, gens, n),
+            [`/models/${g.gguf}`, g.generations, g.n_gen]));
+        assert.match(r.build.name, /^(relaxed|simd)-mt$/);
+        for (let i = 0; i < g.generations.length; i++)
+            assert.deepEqual(r.out[i], g.generations[i].continuation_ids, JSON.stringify(g.generations[i].prompt));
+        t.diagnostic(`${g.generations.length} prompts × ${g.n_gen} tokens identical (${r.build.name})`);
     });
 }
 
@@ -116,20 +121,10 @@ for (const build of ['relaxed-mt', 'simd-mt']) {
     test(`${build} in Chromium: a Q4_K/Q6_K model's greedy tokens == native`, async (t) => {
         if (!browser) return t.skip('chromium or playwright-core missing (scripts/setup.sh installs them)');
         if (!wasmDir(build)) return t.skip(`ds2-${build}.mjs is not built`);
-        const wasmDirs = [...new Set(BROWSER_VARIANTS.map(wasmDir).filter(Boolean))];
-        const srv = await startServer({ root: ROOT, wasmDirs, modelDir: dir, isolate: true });
-        const page = await browser.newPage();
-        try {
-            await page.goto(`${srv.base}/tests/browser/page.html`);
-            await page.waitForFunction(() => window.pageReady === true, null, { timeout: 20000 });
-            const r = await page.evaluate(([ids, n, b]) => window.runGoldens('/models/modelk.gguf', [{ prompt_ids: ids }], n, b),
-                [IDS, N, build]);
-            assert.equal(r.build.name, build);
-            assert.deepEqual(r.out[0], wantK);
-        } finally {
-            await page.close();
-            await srv.close();
-        }
+        const r = await onPage(true, (page) => page.evaluate(([ids, n, b]) =>
+            window.runGoldens('/models/modelk.gguf', [{ prompt_ids: ids }], n, b), [IDS, N, build]));
+        assert.equal(r.build.name, build);
+        assert.deepEqual(r.out[0], wantK);
     });
 }
 test('page without COOP/COEP: the single-thread SIMD128 build is chosen', (t) => run(t, false, 'simd'));
