@@ -355,6 +355,17 @@ static inline int k45_scales_mins_simd128(const uint8_t *bw, const uint8_t *ba, 
 static inline v128_t or_bit5(v128_t v, v128_t qh, v128_t m) {
     return wasm_v128_or(v, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, m), m), wasm_i8x16_splat(0x10)));
 }
+/* the values of 32 bytes q0, q1 of a Q4_K/Q5_K chunk c: v[0], v[1] the low nibbles (sub-block 2c), v[2], v[3]
+ * the high ones (2c+1), each + 16 where its 5th bit (bit 2c, 2c+1 of the matching qh0 / qh1 byte) is set (q5) */
+static inline void k45_values_simd128(v128_t q0, v128_t q1, v128_t qh0, v128_t qh1, int c, int q5, v128_t v[4]) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f);
+    v[0] = wasm_v128_and(q0, lo4), v[1] = wasm_v128_and(q1, lo4), v[2] = hi_nibbles(q0), v[3] = hi_nibbles(q1);
+    if (q5) {
+        const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * c))), mh = wasm_i8x16_splat((int8_t)(2 << (2 * c)));
+        v[0] = or_bit5(v[0], qh0, ml), v[1] = or_bit5(v[1], qh1, ml);
+        v[2] = or_bit5(v[2], qh0, mh), v[3] = or_bit5(v[3], qh1, mh);
+    }
+}
 /* the reference's float steps of one super-block: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·sumi */
 static inline void k45_finish_simd128(const uint8_t *bw, const uint8_t *ba, v128_t l0, v128_t l1, int sumi,
                                       v128_t *sums0, v128_t *sums1, float *sumf) {
@@ -396,7 +407,6 @@ static inline void pair_lanes_simd128(v128_t sA, v128_t sB, v128_t sc, v128_t *l
  * activation block's values as int16 (act16_simd128). */
 static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, int qh_off, int qs_off,
                                       v128_t *sums0, v128_t *sums1, float *sumf) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f);
     const uint8_t *qs = bw + qs_off;
     v128_t scm;
     const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
@@ -407,15 +417,10 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
                  qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
 #define Q45K_CHUNK(c)                                                                                          \
     do {                                                                                                       \
-        const v128_t q0 = wasm_v128_load(qs + 32 * (c)), q1 = wasm_v128_load(qs + 32 * (c) + 16);              \
-        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0);                                             \
-        v128_t vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1);                                             \
-        if (qh_off) {                                                                                          \
-            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
-            const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
-            vl0 = or_bit5(vl0, qh0, ml), vh0 = or_bit5(vh0, qh0, mh);                                          \
-            vl1 = or_bit5(vl1, qh1, ml), vh1 = or_bit5(vh1, qh1, mh);                                          \
-        }                                                                                                      \
+        v128_t v[4];                                                                                           \
+        k45_values_simd128(wasm_v128_load(qs + 32 * (c)), wasm_v128_load(qs + 32 * (c) + 16), qh0, qh1, c,     \
+                           qh_off, v);                                                                         \
+        const v128_t vl0 = v[0], vl1 = v[1], vh0 = v[2], vh1 = v[3];                                           \
         const int16_t *ac = a16 + 64 * (c);                                                                    \
         pair_lanes_simd128(wasm_i16x8_add(fold16_u(vl0, ac), fold16_u(vl1, ac + 16)),                            \
                            wasm_i16x8_add(fold16_u(vh0, ac + 32), fold16_u(vh1, ac + 48)),                       \
@@ -475,7 +480,6 @@ static inline void q6k_act_relaxed(const uint8_t *qa, v128_t ap[16], v128_t a32[
 
 static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], int qh_off,
                                       int qs_off, v128_t *sums0, v128_t *sums1, float *sumf) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f);
     const uint8_t *qs = bw + qs_off;
     v128_t scm;
     const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
@@ -490,15 +494,9 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
 #define Q45K_CHUNK_RELAXED(c)                                                                                  \
     do {                                                                                                       \
         const v128_t r0 = wasm_v128_load(qs + 32 * (c)), r1 = wasm_v128_load(qs + 32 * (c) + 16);              \
-        const v128_t q0 = UNPACK_LO8(r0, r1), q1 = UNPACK_HI8(r0, r1);                                         \
-        v128_t vl0 = wasm_v128_and(q0, lo4), vh0 = hi_nibbles(q0);                                             \
-        v128_t vl1 = wasm_v128_and(q1, lo4), vh1 = hi_nibbles(q1);                                             \
-        if (qh_off) {                                                                                          \
-            const v128_t ml = wasm_i8x16_splat((int8_t)(1 << (2 * (c))));                                      \
-            const v128_t mh = wasm_i8x16_splat((int8_t)(2 << (2 * (c))));                                     \
-            vl0 = or_bit5(vl0, qh0, ml), vh0 = or_bit5(vh0, qh0, mh);                                          \
-            vl1 = or_bit5(vl1, qh1, ml), vh1 = or_bit5(vh1, qh1, mh);                                          \
-        }                                                                                                      \
+        v128_t v[4];                                                                                           \
+        k45_values_simd128(UNPACK_LO8(r0, r1), UNPACK_HI8(r0, r1), qh0, qh1, c, qh_off, v);                    \
+        const v128_t vl0 = v[0], vl1 = v[1], vh0 = v[2], vh1 = v[3];                                           \
         const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], vl0), rdot16(ap[4 * (c) + 1], vl1));              \
         const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], vh0), rdot16(ap[4 * (c) + 3], vh1));          \
         LANES2(sA, sB, wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),       \
