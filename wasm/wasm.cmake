@@ -3,7 +3,7 @@
 # declared, so the flags set here reach every target (library, CLI, tests) and the SIMD kernel detection.
 #
 # Variants (scripts/build-wasm.sh builds them all):
-#   emcmake cmake -DDS2_WASM_RELAXED=ON -DDS2_THREADS=ON → ds2-relaxed-mt.mjs (+ relaxed-SIMD dots; see below)
+#   emcmake cmake -DDS2_WASM_RELAXED=ON -DDS2_THREADS=ON → ds2-relaxed-mt.mjs (+ relaxed SIMD; see below)
 #   emcmake cmake -DDS2_WASM_SIMD=ON  -DDS2_THREADS=ON   → ds2-simd-mt.mjs  (SIMD128 + pthreads, shared memory)
 #   emcmake cmake -DDS2_WASM_SIMD=ON  -DDS2_THREADS=OFF  → ds2-simd.mjs     (SIMD128, single thread)
 #   emcmake cmake -DDS2_WASM_SIMD=OFF -DDS2_THREADS=OFF  → ds2-nosimd.mjs   (baseline wasm MVP)
@@ -19,10 +19,11 @@ if(DS2_WASM_SIMD)
   string(APPEND CMAKE_C_FLAGS " -msimd128")
 endif()
 
-# Relaxed SIMD (the K-quant dots with i16x8.relaxed_dot_i8x16_i7x16_s, src/kernels/simd128.c): clang 14 writes
-# them as a prototype instruction and every linked .wasm is rewritten by wasm/relaxed-patch.mjs (see there).
+# Relaxed SIMD (the K-quant dots with i16x8.relaxed_dot_i8x16_i7x16_s, the exact double multiply-adds with
+# f64x2.relaxed_madd; src/kernels/simd128.c, half_simd128.h): clang 14 writes them as prototype instructions and
+# every linked .wasm is rewritten by wasm/relaxed-patch.mjs (see there).
 # Engines need relaxed SIMD (Chromium ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd).
-option(DS2_WASM_RELAXED "WebAssembly relaxed-SIMD dot products (needs DS2_WASM_SIMD)" OFF)
+option(DS2_WASM_RELAXED "WebAssembly relaxed SIMD: dot products, multiply-adds (needs DS2_WASM_SIMD)" OFF)
 find_program(DS2_NODE node)
 # ds2_wasm_relaxed_patch(target): after linking, the target's .wasm gets the relaxed opcodes (no-op without
 # DS2_WASM_RELAXED). Emscripten targets write <name>.wasm next to their .mjs/.js, WASI targets are the .wasm.
