@@ -654,8 +654,8 @@ void ds2_simd128_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t
  * Q4_0: exact int sums, sumf += (d_w·d_a)·(float)sumi in the reference's order. */
 #define Q5_0_BYTES 22
 
-/* elements 0..15 in *lo, 16..31 in *hi */
-static inline void q5_0_values(const uint8_t *b, v128_t *lo, v128_t *hi) {
+/* the unsigned values (element + 16, 0..31): elements 0..15 in *lo, 16..31 in *hi */
+static inline void q5_0_uvalues(const uint8_t *b, v128_t *lo, v128_t *hi) {
     uint32_t h;
     memcpy(&h, b + 2, 4);
     const v128_t raw = wasm_v128_load(b + 6);
@@ -666,8 +666,14 @@ static inline void q5_0_values(const uint8_t *b, v128_t *lo, v128_t *hi) {
     const v128_t h1 = wasm_i8x16_swizzle(hv, wasm_i8x16_make(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
     const v128_t s0 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h0, bit), bit), b10);
     const v128_t s1 = wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(h1, bit), bit), b10);
-    *lo = wasm_i8x16_sub(wasm_v128_or(wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), s0), wasm_i8x16_splat(16));
-    *hi = wasm_i8x16_sub(wasm_v128_or(hi_nibbles(raw), s1), wasm_i8x16_splat(16));
+    *lo = wasm_v128_or(wasm_v128_and(raw, wasm_i8x16_splat(0x0f)), s0);
+    *hi = wasm_v128_or(hi_nibbles(raw), s1);
+}
+/* the signed values (elements 0..15 in *lo, 16..31 in *hi) */
+static inline void q5_0_values(const uint8_t *b, v128_t *lo, v128_t *hi) {
+    q5_0_uvalues(b, lo, hi);
+    *lo = wasm_i8x16_sub(*lo, wasm_i8x16_splat(16));
+    *hi = wasm_i8x16_sub(*hi, wasm_i8x16_splat(16));
 }
 
 void ds2_simd128_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *w, const void *a) {
@@ -688,11 +694,23 @@ void ds2_simd128_vec_dot_q5_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
     for (int64_t ib = 0; ib < n / QK; ib++, bw += w_bstep, ba += Q8_0_BYTES) {
         const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
         v128_t d[4];
+#if defined(__wasm_relaxed_simd__)
+        /* Σ (u − 16)·a = Σ u·a − 16·Σ a, u ≤ 31 unsigned: one relaxed dot per 16 weights (pairs ≤ 2·31·128, two
+         * of them still within int16), the 16·Σ a of the block shared by the four rows (exact ints) */
+        const v128_t one = wasm_i16x8_splat(1);
+        const v128_t a16 = wasm_i32x4_dot_i16x8(wasm_i16x8_add(rdot16(a0, wasm_i8x16_splat(16)), rdot16(a1, wasm_i8x16_splat(16))), one);
+        for (int k = 0; k < 4; k++) {
+            v128_t ul, uh;
+            q5_0_uvalues(bw + k * w_stride, &ul, &uh);
+            d[k] = wasm_i32x4_sub(wasm_i32x4_dot_i16x8(wasm_i16x8_add(rdot16(a0, ul), rdot16(a1, uh)), one), a16);
+        }
+#else
         for (int k = 0; k < 4; k++) {
             v128_t wl, wh;
             q5_0_values(bw + k * w_stride, &wl, &wh);
             d[k] = wasm_i32x4_add(dot_i8x16(wl, a0), dot_i8x16(wh, a1));
         }
+#endif
         const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
         const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), wasm_f32x4_splat(load_half(ba)));
         sumf = wasm_f32x4_add(sumf, wasm_f32x4_mul(dd, sumi));
