@@ -553,16 +553,15 @@ static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const ui
                                          size_t w_bstep, const uint8_t *ba, int qh_off, int qs_off) {
     float sumf[4] = {0, 0, 0, 0};
     v128_t sums0[4], sums1[4];
-    _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
 #if defined(__wasm_relaxed_simd__)
-        (void)a16;
         v128_t ap[16];
         k45_act_relaxed(ba + 4, ap);
         for (int k = 0; k < nrow; k++)
             q45k_block_relaxed(w + (size_t)k * w_stride, ba, ap, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
 #else
+        _Alignas(16) int16_t a16[QKK];
         act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++)
             q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
@@ -626,15 +625,14 @@ static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const
 static inline void q6k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
                                         size_t w_bstep, const uint8_t *ba) {
     v128_t sums0[4], sums1[4];
-    _Alignas(16) int16_t a16[QKK];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
 #if defined(__wasm_relaxed_simd__)
-        (void)a16;
         v128_t ap[16], a32[16];
         q6k_act_relaxed(ba + 4, ap, a32);
         for (int k = 0; k < nrow; k++) q6k_block_relaxed(w + (size_t)k * w_stride, ba, ap, a32, &sums0[k], &sums1[k]);
 #else
+        _Alignas(16) int16_t a16[QKK];
         act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++) q6k_block_simd128(w + (size_t)k * w_stride, ba, a16, &sums0[k], &sums1[k]);
 #endif
