@@ -51,6 +51,15 @@ static inline v128_t dot_i8x16(v128_t w, v128_t a) {
     return wasm_i32x4_add(lo, hi);
 }
 
+#if defined(__wasm_relaxed_simd__)
+/* i16x8.relaxed_dot_i8x16_i7x16_s(a, b): 16-bit slot k = a[2k]·b[2k] + a[2k+1]·b[2k+1], one pmaddubsw on x86
+ * engines; exact only while every b is 0..127 (an engine may read b signed or unsigned). Debian's clang 14 has
+ * no builtin for it, so it is written as the prototype relaxed swizzle (same operand shapes) and
+ * wasm/relaxed-patch.mjs rewrites that opcode after linking; an unpatched module does not compile.
+ * (The i32x4 dot-add form is not used: Node 20's engine computes it wrongly.) */
+static inline v128_t rdot16(v128_t a_i8, v128_t b_u7) { return __builtin_wasm_relaxed_swizzle_i8x16(a_i8, b_u7); }
+#endif
+
 /* ---- F32 · F32, F16 · F16: float products, double lanes --------------------------------------------------- */
 
 static inline void acc_products(v128_t p, v128_t *acc0, v128_t *acc1) {
@@ -231,10 +240,26 @@ static inline v128_t load_half4(const uint8_t *p0, size_t stride) {
 static inline v128_t q8_0_x4_step(const uint8_t *bw, size_t w_stride, const uint8_t *ba, v128_t da, v128_t sumf) {
     const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
     v128_t d[4];
+#if defined(__wasm_relaxed_simd__)
+    /* The relaxed dot's second operand must be 0..127, so the activations go in as a = a⁺ − a⁻ (both 0..127:
+     * they come from the Q8_0 quantizer, whose values lie within ±127; the weights, the signed operand, may be
+     * anything). Per 16-bit slot, w·a⁺ − w·a⁻ = w_2k·a_2k + w_2k+1·a_2k+1, |·| ≤ 2·128·127 < 2^15, so the int16
+     * difference is exact. Four relaxed dots per block and row instead of six widenings and four dots. */
+    const v128_t z = wasm_i8x16_splat(0), one = wasm_i16x8_splat(1);
+    const v128_t p0 = wasm_i8x16_max(a0, z), n0 = wasm_i8x16_max(wasm_i8x16_neg(a0), z);
+    const v128_t p1 = wasm_i8x16_max(a1, z), n1 = wasm_i8x16_max(wasm_i8x16_neg(a1), z);
+    for (int k = 0; k < 4; k++) {
+        const uint8_t *r = bw + k * w_stride;
+        const v128_t w0 = wasm_v128_load(r + 2), w1 = wasm_v128_load(r + 18);
+        d[k] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i16x8_sub(rdot16(w0, p0), rdot16(w0, n0)), one),
+                              wasm_i32x4_dot_i16x8(wasm_i16x8_sub(rdot16(w1, p1), rdot16(w1, n1)), one));
+    }
+#else
     for (int k = 0; k < 4; k++) {
         const uint8_t *r = bw + k * w_stride;
         d[k] = wasm_i32x4_add(dot_i8x16(wasm_v128_load(r + 2), a0), dot_i8x16(wasm_v128_load(r + 18), a1));
     }
+#endif
     const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3])); /* exact: < 2^24 */
     const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), da);
     return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
@@ -254,13 +279,24 @@ void ds2_simd128_vec_dot_q8_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
  * are split into even / odd int16 once for the four rows; the nibbles' −8 is folded into one per-block term,
  * 8·Σa, subtracted from each row's int32 partial sums (integer and exact: the same block sums). */
 static inline v128_t q4_0_x4_step(const uint8_t *bw, size_t w_stride, const uint8_t *ba, v128_t da, v128_t sumf) {
-    const v128_t m4 = wasm_i16x8_splat(0x000f), eight = wasm_i16x8_splat(8);
     const v128_t a0 = wasm_v128_load(ba + 2), a1 = wasm_v128_load(ba + 18);
+    v128_t d[4];
+#if defined(__wasm_relaxed_simd__)
+    /* the nibbles (0..15) are the relaxed dot's unsigned operand as they are: pairs ≤ 2·15·128, two of them
+     * still int16; the −8 is 8·Σa per block as above, shared by the four rows */
+    const v128_t one = wasm_i16x8_splat(1), lo4 = wasm_i8x16_splat(0x0f), eight8 = wasm_i8x16_splat(8);
+    const v128_t corr = wasm_i32x4_dot_i16x8(wasm_i16x8_add(rdot16(a0, eight8), rdot16(a1, eight8)), one);
+    for (int k = 0; k < 4; k++) {
+        const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
+        const v128_t s16 = wasm_i16x8_add(rdot16(a0, wasm_v128_and(raw, lo4)), rdot16(a1, hi_nibbles(raw)));
+        d[k] = wasm_i32x4_sub(wasm_i32x4_dot_i16x8(s16, one), corr);
+    }
+#else
+    const v128_t m4 = wasm_i16x8_splat(0x000f), eight = wasm_i16x8_splat(8);
     const v128_t a0e = wasm_i16x8_shr(wasm_i16x8_shl(a0, 8), 8), a0o = wasm_i16x8_shr(a0, 8); /* a[2i], a[2i+1] */
     const v128_t a1e = wasm_i16x8_shr(wasm_i16x8_shl(a1, 8), 8), a1o = wasm_i16x8_shr(a1, 8); /* a[16+2i], … */
     /* |Σ of the four| ≤ 4·128 per lane: int16; its dot with 8 sums to 8·Σa over the block */
     const v128_t corr = wasm_i32x4_dot_i16x8(wasm_i16x8_add(wasm_i16x8_add(a0e, a0o), wasm_i16x8_add(a1e, a1o)), eight);
-    v128_t d[4];
     for (int k = 0; k < 4; k++) {
         const v128_t raw = wasm_v128_load(bw + k * w_stride + 2);
         v128_t acc = wasm_i32x4_sub(wasm_i32x4_dot_i16x8(wasm_v128_and(raw, m4), a0e), corr);
@@ -268,6 +304,7 @@ static inline v128_t q4_0_x4_step(const uint8_t *bw, size_t w_stride, const uint
         acc = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_v128_and(wasm_u16x8_shr(raw, 4), m4), a1e));
         d[k] = wasm_i32x4_add(acc, wasm_i32x4_dot_i16x8(wasm_u16x8_shr(raw, 12), a1o));
     }
+#endif
     const v128_t sumi = wasm_f32x4_convert_i32x4(hsum4_i32x4(d[0], d[1], d[2], d[3]));
     const v128_t dd = wasm_f32x4_mul(load_half4(bw, w_stride), da);
     return wasm_f32x4_add(sumf, wasm_f32x4_mul(sumi, dd));
@@ -439,17 +476,13 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
 
 #if defined(__wasm_relaxed_simd__)
 /* ---- relaxed-SIMD K-quant blocks (the build with DS2_WASM_RELAXED) ----------------------------------------
- * i16x8.relaxed_dot_i8x16_i7x16_s(a, b): 16-bit slot k = a[2k]·b[2k] + a[2k+1]·b[2k+1] — one pmaddubsw on x86
- * engines, where the widening folds above take five instructions per 16 weights. It is exact here: b are the
- * weights' unsigned values (≤ 63, so "i7"), a the Q8_K values (≥ −128): |slot| ≤ 2·128·63 < 2^15. Debian's
- * clang 14 has no builtin for it, so it is written as the prototype relaxed swizzle (two v128 in, one out)
- * and wasm/relaxed-patch.mjs rewrites that opcode after linking; an unpatched module does not compile.
- * (The i32x4 dot-add form is not used: Node 20's engine computes it wrongly.)
+ * The relaxed dot (rdot16) is one pmaddubsw on x86 engines, where the widening folds above take five
+ * instructions per 16 weights. It is exact here: b are the weights' unsigned values (≤ 63, so "i7"), a the
+ * Q8_K values (≥ −128): |slot| ≤ 2·128·63 < 2^15.
  * The pairs must be two elements of one lane (e ≡ e' mod 8) under one scale: for a Q4_K/Q5_K sub-block of 32,
  * (m, m+16) and (m+8, m+24), i.e. its two halves interleaved by unpacks (one instruction each); for a Q6_K
  * group of 16, (k, k+8) by one byte swizzle. Slot m (or k) is then lane m of the block's exact int sums;
  * two of those (two scales) interleaved by a 16-bit unpack meet their scale pair in one i32x4.dot_i16x8. */
-static inline v128_t rdot16(v128_t a_i8, v128_t b_u7) { return __builtin_wasm_relaxed_swizzle_i8x16(a_i8, b_u7); }
 #define UNPACK_LO8(a, b) wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define UNPACK_HI8(a, b) wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 /* bytes (k, k+8) adjacent: an unpack with the halves swapped (engines turn both into one instruction each, where a
