@@ -44,11 +44,13 @@ static inline int32_t hsum_i32x4(v128_t v) {
 /* the high nibble of each byte: a 16-bit shift and a mask (x86 engines emulate i8x16.shr_u with several ops) */
 static inline v128_t hi_nibbles(v128_t v) { return wasm_v128_and(wasm_u16x8_shr(v, 4), wasm_i8x16_splat(0x0f)); }
 
-/* Σ w[j]·a[j] over 16 int8 pairs as 4 int32 partial sums (exact). */
+/* Σ w[j]·a[j] over 16 int8 pairs as 4 int32 partial sums (exact). The int16 lanes come from i16 shifts, even
+ * and odd bytes apart (x << 8 >> 8, x >> 8), not from the low / high widenings: Chromium's V8 turns those into
+ * slower x86 code (the four-row Q8_0 dot: 30.5 → 24.4 ns per 256 weights and row there, Node's V8 the same). */
 static inline v128_t dot_i8x16(v128_t w, v128_t a) {
-    const v128_t lo = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(w), wasm_i16x8_extend_low_i8x16(a));
-    const v128_t hi = wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(w), wasm_i16x8_extend_high_i8x16(a));
-    return wasm_i32x4_add(lo, hi);
+    const v128_t ev = wasm_i32x4_dot_i16x8(wasm_i16x8_shr(wasm_i16x8_shl(w, 8), 8), wasm_i16x8_shr(wasm_i16x8_shl(a, 8), 8));
+    const v128_t od = wasm_i32x4_dot_i16x8(wasm_i16x8_shr(w, 8), wasm_i16x8_shr(a, 8));
+    return wasm_i32x4_add(ev, od);
 }
 
 #if defined(__wasm_relaxed_simd__)
