@@ -161,20 +161,30 @@ static void attend_naive_task(void *vctx, int32_t ith, int32_t nth) {
 }
 
 /* The per-head products of the absorbed form, y_h = W_h · x_h for every head h and token, in ONE pool run:
- * W_h = rows [h·rows_h, (h+1)·rows_h) of W (row stride h_stride rows), x_h = head h's input (already in W's
- * partner type in s->qhead, [H][T] rows of arb bytes), y_h at y + h·rows_h with token stride ldy. The
- * (head, row) pairs are split over threads; every output is still one vec_dot call (bits as ds2_matmul). */
+ * W_h = rows [h·rows_h, (h+1)·rows_h) of W (row stride h_stride rows), x_h = head h's input (row (t·H + h) of
+ * src, stride src_stride), y_h at y + h·rows_h with token stride ldy. First the inputs are rounded to W's
+ * partner type into qx ([H][T] rows of arb bytes), split over threads by (head, token) — in a prompt that is
+ * H·T rows, too much for one thread while the others wait — then, after a barrier, the (head, row) pairs are
+ * split; every output is still one vec_dot call (bits as ds2_matmul). */
 typedef struct {
+    ds2_pool *pool;
     float *y;
-    int64_t ldy, rows_h, h_stride, cols, H;
+    int64_t ldy, rows_h, h_stride, cols, H, src_stride;
     const ds2_tensor *W;
-    const char *qx;
+    const float *src;
+    char *qx;
     size_t arb;
     int32_t T;
 } head_mm;
 static void head_mm_task(void *vctx, int32_t ith, int32_t nth) {
     const head_mm *m = vctx;
     int64_t i0, i1;
+    ds2_pool_split(m->H * m->T, ith, nth, &i0, &i1);
+    for (int64_t i = i0; i < i1; i++) { /* i = h·T + t */
+        const int64_t h = i / m->T, t = i % m->T;
+        ds2_quantize_act(m->W->type, m->src + ((size_t)t * m->H + h) * m->src_stride, m->cols, 1, m->qx + (size_t)i * m->arb);
+    }
+    if (nth > 1) ds2_pool_barrier(m->pool);
     ds2_pool_split(m->H * m->rows_h, ith, nth, &i0, &i1);
     const size_t wrb = ds2_row_bytes(m->W->type, m->cols);
     for (int64_t i = i0; i < i1;) {
@@ -185,16 +195,12 @@ static void head_mm_task(void *vctx, int32_t ith, int32_t nth) {
         i += r1 - r0;
     }
 }
-/* x_h row of token t: src + (t·H + h)·src_stride (cols floats) → qhead in W's partner type, then the products. */
+/* x_h row of token t: src + (t·H + h)·src_stride (cols floats), rounded into s->qhead, then the products. */
 static void head_matmul(ds2_session *s, float *y, int64_t ldy, const ds2_tensor *W, int64_t rows_h, int64_t h_stride,
                         const float *src, int64_t src_stride, int64_t cols, int32_t T) {
     const int64_t H = s->model->hp.n_head;
     const size_t arb = ds2_matmul_qbuf_bytes(W->type, cols, 1);
-    for (int64_t h = 0; h < H; h++)
-        for (int32_t t = 0; t < T; t++)
-            ds2_quantize_act(W->type, src + ((size_t)t * H + h) * src_stride, cols, 1,
-                             (char *)s->qhead + ((size_t)h * T + t) * arb);
-    head_mm m = {y, ldy, rows_h, h_stride, cols, H, W, s->qhead, arb, T};
+    head_mm m = {s->pool, y, ldy, rows_h, h_stride, cols, H, src_stride, W, src, (char *)s->qhead, arb, T};
     /* small products run on the calling thread (a dispatch costs more), as ds2_matmul does */
     if (ds2_pool_n_threads(s->pool) > 1 && H * rows_h * cols * T >= 32 * 1024) ds2_pool_run(s->pool, head_mm_task, &m);
     else head_mm_task(&m, 0, 1);
