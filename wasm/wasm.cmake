@@ -19,7 +19,7 @@ if(DS2_WASM_SIMD)
   string(APPEND CMAKE_C_FLAGS " -msimd128")
 endif()
 
-# Relaxed SIMD (the K-quant dots with i16x8.relaxed_dot_i8x16_i7x16_s, the exact double multiply-adds with
+# Relaxed SIMD (the K-quant, Q8_0, Q4_0 and Q5_0 dots with i16x8.relaxed_dot_i8x16_i7x16_s, the exact double multiply-adds with
 # f64x2.relaxed_madd; src/kernels/simd128.c, half_simd128.h): clang 14 writes them as prototype instructions and
 # every linked .wasm is rewritten by wasm/relaxed-patch.mjs (see there).
 # Engines need relaxed SIMD (Chromium ≥ 114; Node 20 only with --experimental-wasm-relaxed-simd).

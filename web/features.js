@@ -1,6 +1,6 @@
 // features.js — picks the engine build this runtime can run best, and says which and why.
 //
-//   relaxed-mt  simd-mt with relaxed SIMD (K-quant dots, the attention's multiply-adds): engines with relaxed
+//   relaxed-mt  simd-mt with relaxed SIMD (integer dots, the attention's multiply-adds): engines with relaxed
 //               SIMD whose dot gives the exact sums (checked by running it once); Chromium ≥ 114, not Node 20
 //               by default.
 //   simd-mt  SIMD128 + pthreads (shared memory): needs SharedArrayBuffer, i.e. a cross-origin isolated page
