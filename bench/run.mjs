@@ -44,6 +44,8 @@ for (let i = 0; i < argv.length; i++) {
 }
 const log = (s) => process.stderr.write(s + '\n');
 const DS2 = path.join(ROOT, 'build', 'release', 'ds2');
+const STREAM = path.join(ROOT, 'build', 'release', 'ds2-stream');
+const STREAM_MB = opt.quick ? 32 : 256;
 const tok = (i) => 1 + ((i * 7919) % 127); // same ids as llama_native.mjs / browser.mjs
 
 /** Bytes of weights one decode step reads, from `ds2 info`'s tensor table. */
@@ -83,6 +85,15 @@ function ours(model, threads) {
     return { prompt: +m[1] / (+m[2] / 1000), gen: (+m[3] - 1) / (+m[4] / 1000) };
 }
 
+/** bench/stream.c's rates for this model: the largest matrix of each weight type, decode product from memory and
+ *  from cache, per thread count — the memory ceiling that 2 ÷ 1 threads of a memory-bound decode runs into. */
+function stream(model) {
+    const r = spawnSync(STREAM, ['-m', model, '--threads', opt.threads.join(','), '--mb', String(STREAM_MB)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ds2-stream failed (${r.status}): ${r.stderr.slice(-500)}`);
+    return [...r.stdout.matchAll(/^(\S+) threads (\d+): memory ([\d.]+) GB\/s, cache ([\d.]+) GB\/s \((\S+), /gm)]
+        .map((m) => ({ type: m[1], threads: +m[2], memory: +m[3], cache: +m[4], tensor: m[5] }));
+}
+
 function llama(model, threads, variant) {
     const r = spawnSync(process.execPath, [path.join(ROOT, 'bench', 'llama_native.mjs'), '--model', model, '--variant', variant,
         '--threads', String(threads), '--prompt', String(opt.prompt), '--gen', String(opt.gen)], { encoding: 'utf8' });
@@ -101,6 +112,7 @@ function faster(a, b) {
 
 const rows = [];
 const models = []; // size, dtype, file bytes, bytes read per decoded token
+const streams = []; // bench/stream.c rows: size, dtype, weight type, threads, GB/s from memory and from cache
 const f = (x, d = 1) => (x == null || !isFinite(x) ? '—' : x.toFixed(d));
 function addRow(engine, size, dtype, threads, us, them, themName, roof) {
     rows.push({ engine, size, dtype, threads, us, them, themName, roof });
@@ -124,6 +136,9 @@ for (const size of opt.sizes) for (const dtype of opt.dtypes) {
     const model = ensureModel(size, dtype, log);
     const { bytes } = decodeBytes(model);
     models.push(`${size} ${dtype}: file ${(fs.statSync(model).size / 1e6).toFixed(0)} MB, ${(bytes / 1e6).toFixed(1)} MB of weights read per decoded token`);
+    if (opt.engines.includes('native')) {
+        try { for (const x of stream(model)) streams.push({ size, dtype, ...x }); } catch (e) { log(`  stream: ${e.message}`); }
+    }
     for (const threads of opt.threads) {
         if (opt.engines.includes('native')) {
             const roof = { gen: bwNative / bytes };
@@ -164,6 +179,20 @@ const header = [`# deepseek2-wasm benchmark, ${started.toISOString()}`, '',
     `Builds: native ${fs.existsSync(DS2) ? `build/release/ds2 of ${fs.statSync(DS2).mtime.toISOString()}` : '—'}` +
     `${browser ? `, wasm ${browser.wasmBuild}` : ''}; git ${spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).stdout.trim()}.  `,
     `Roofline = copy bandwidth ÷ bytes of weights read per decoded token (dense + attention + shared + top-k experts + head + one embedding row).`, ''];
+if (streams.length) {
+    // a type's memory rate at N threads over its 1-thread rate bounds what N threads gain on the share of a
+    // memory-bound decode step that streams that type's weights
+    const one = (x) => streams.find((y) => y.size === x.size && y.dtype === x.dtype && y.type === x.type && y.threads === 1);
+    lines.push('', 'Decode kernels streaming the file\'s weights (build/release/ds2-stream: the largest matrix of each type, one ' +
+        `token's product on the thread pool; "memory": tiled over ${STREAM_MB} MiB, past the caches; "cache": a 1 MiB slice ` +
+        'repeated). A type whose memory rate is well below its cache rate is bound by memory, and there N threads ' +
+        'cannot beat 1 by more than the ratio of their memory rates.', '',
+    '| model | dtype | weight type | threads | memory GB/s | cache GB/s | memory ÷ cache | memory ÷ 1-thread memory |', '|---|---|---|---|---|---|---|---|');
+    for (const x of streams) {
+        lines.push(`| ${x.size} | ${x.dtype} | ${x.type} | ${x.threads} | ${f(x.memory)} | ${f(x.cache)} | ${f(x.memory / x.cache, 2)} | ` +
+            `${one(x) ? f(x.memory / one(x).memory, 2) : '—'} |`);
+    }
+}
 const md = header.concat(lines, ['', `Models (models/make_tiny.py, bench/models.mjs): ${models.join('; ')}.`]).join('\n') + '\n';
 process.stdout.write('\n' + md);
 if (!opt.quick || opt.out) {
