@@ -16,6 +16,17 @@ c=$("$ds2" run -m "$m" -p "The tokenizer" -n 16 --seed 8 2>/dev/null | od -An -t
 g=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 2>/dev/null)
 e=$("$ds2" eval -m "$m" --tokens 5,17,99 -n 6 2>/dev/null | sed -n 's/^greedy: //p' | tr ' ' ',')
 [ -n "$g" ] && [ "$g" = "$e" ] || fail "run --temp 0 gave '$g', eval's greedy '$e'"
+# threads: by default the CPUs online (at most 8); more than the CPUs warns; the count never changes results
+cpus=$(getconf _NPROCESSORS_ONLN)
+want=$((cpus < 8 ? cpus : 8))
+t=$("$ds2" run -m "$m" --tokens 5,17,99 -n 1 --temp 0 -v 2>&1 >/dev/null | sed -n 's/^threads: //p')
+[ "$t" = "$want" ] || fail "default threads '$t' with $cpus CPUs online, expected $want"
+w=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 --threads $((cpus + 1)) 2>&1 >/dev/null)
+printf '%s\n' "$w" | grep -q "more than the $cpus CPUs online" || fail "no warning for --threads $((cpus + 1)): $w"
+for n in 1 3; do
+  gn=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 --threads $n 2>/dev/null)
+  [ "$gn" = "$g" ] || fail "--threads $n gave '$gn', the default '$g'"
+done
 log=$(printf 'one\ntwo\nthree\nfour\nfive\n' |
       "$ds2" chat -m "$m" --system "You split text." -n 20 --temp 0 --ctx 128 -v 2>&1 >/dev/null)
 n=$(printf '%s\n' "$log" | grep -c "generated: 20 tokens" || true)
@@ -24,4 +35,4 @@ printf '%s\n' "$log" | grep -q "dropped the oldest turn" || fail "the context ne
 printf 'hi\n' | "$ds2" chat -m "$2/notmpl-f32.gguf" -n 4 >/dev/null 2>&1 || fail "chat without a template"
 if "$ds2" run -m "$m" -p x --bogus 1 >/dev/null 2>&1; then fail "an unknown flag was accepted"; fi
 if "$ds2" run -m "$m" -p x --temp abc >/dev/null 2>&1; then fail "a bad number was accepted"; fi
-echo "ok: run is reproducible by seed, chat keeps answering past a full context"
+echo "ok: run is reproducible by seed and thread count, chat keeps answering past a full context"

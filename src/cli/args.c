@@ -1,9 +1,37 @@
 /* args.c — command-line value parsing shared by the ds2 subcommands. */
+/* sysconf(_SC_NPROCESSORS_ONLN) is POSIX, not C11 */
+#define _POSIX_C_SOURCE 200112L
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "args.h"
+
+#if !defined(__wasm__)
+#include <unistd.h>
+#endif
+
+static long cpus_online(void) {
+#if !defined(__wasm__) && defined(_SC_NPROCESSORS_ONLN)
+    return sysconf(_SC_NPROCESSORS_ONLN); /* -1 if unknown */
+#else
+    return -1;
+#endif
+}
+
+int32_t ds2_cli_default_threads(void) {
+    const long n = cpus_online();
+    return n < 1 ? 1 : n > 8 ? 8 : (int32_t)n;
+}
+
+void ds2_cli_check_threads(int32_t n) {
+    const long cpus = cpus_online();
+    if (cpus >= 1 && n > cpus)
+        fprintf(stderr,
+                "ds2: warning: --threads %d is more than the %ld CPUs online; threads that share a core wait for each "
+                "other at every step, so decoding slows down (use --threads %ld or fewer)\n",
+                (int)n, cpus, cpus);
+}
 
 int ds2_cli_parse_long(const char *s, const char *flag, long lo, long hi, long *out) {
     char *end;

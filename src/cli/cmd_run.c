@@ -53,7 +53,8 @@ static void usage(FILE *f) {
             "  --presence-penalty X --frequency-penalty X    (default 0)\n"
             "  --seed S             RNG seed (default -1: from the clock, printed to stderr)\n"
             "  --stop S             stop string (repeatable, up to %d)\n"
-            "  --ctx N  --threads N  --batch N  --kv f32|f16   session (default ctx: min(train, 4096), kv f16)\n"
+            "  --ctx N  --threads N  --batch N  --kv f32|f16   session (default ctx: min(train, 4096), threads: the\n"
+            "                       CPUs online up to 8, kv f16)\n"
             "  --tokens 1,2,3       (run) the prompt as token ids, used as given (no BOS added)\n"
             "  --print-ids 1        (run) print the generated ids, comma-separated, instead of text\n"
             "  -v                   timings and stop reason on stderr\n",
@@ -79,6 +80,7 @@ static int parse_opts(int argc, char **argv, run_opts *o) {
     o->seed = -1;
     o->sp = ds2_sampler_default_params();
     o->sess = ds2_session_default_params();
+    o->sess.n_threads = ds2_cli_default_threads();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long l = 0;
@@ -213,6 +215,8 @@ static int open_model(const run_opts *o, ds2_model **m, ds2_session **s) {
         fprintf(stderr, "ds2: cannot load '%s': %s: %s\n", o->model, ds2_status_name(st), err.message);
         return 0;
     }
+    ds2_cli_check_threads(o->sess.n_threads);
+    if (o->verbose) fprintf(stderr, "threads: %d\n", (int)o->sess.n_threads);
     st = ds2_session_create(*m, &o->sess, s, &err);
     if (st != DS2_OK) {
         fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), err.message);

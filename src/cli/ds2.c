@@ -34,7 +34,8 @@ static void usage(FILE *f) {
             "\n"
             "eval runs the token ids as given (no BOS is added), prints the top-5 next tokens per position\n"
             "and the greedy continuation of N tokens (-n, default 0); --logits writes every position's logits\n"
-            "as little-endian float32 (positions x vocab). The KV cache is f32 unless --kv f16.\n"
+            "as little-endian float32 (positions x vocab). The KV cache is f32 unless --kv f16; threads: the\n"
+            "CPUs online up to 8 unless --threads (results do not depend on the thread count).\n"
             "--kernels ref uses the scalar kernels (bit-exact with llama.cpp's x64 CPU build; also\n"
             "DS2_KERNELS=ref); auto (default) the fastest SIMD set of this CPU.\n");
 }
@@ -156,6 +157,7 @@ static int cmd_eval(const char *path, const char *tokens_arg, const char *logits
     ds2_session *s = NULL;
     int rc = 1;
     float *logits = malloc((size_t)n * (size_t)info.n_vocab * sizeof(float));
+    ds2_cli_check_threads(sp.n_threads);
     ds2_status st = logits ? ds2_session_create(m, &sp, &s, &err) : DS2_E_NOMEM;
     if (st != DS2_OK) {
         fprintf(stderr, "ds2: %s: %s\n", ds2_status_name(st), logits ? err.message : "out of memory");
@@ -227,6 +229,7 @@ int main(int argc, char **argv) {
     int n_gen = 0;
     ds2_session_params sp = ds2_session_default_params();
     sp.kv_type = DS2_KV_F32;
+    sp.n_threads = ds2_cli_default_threads();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
