@@ -6,7 +6,9 @@
 //   deepseek2-wasm chat -m model.gguf [--system "..."]           (reads user turns from stdin)
 //   deepseek2-wasm info -m model.gguf
 
+import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { loadModel } from '../wasm/node.js';
 
 const USAGE = `usage:
@@ -36,7 +38,9 @@ function parse(argv) {
             case '--build': o.build = v(); break;
             case '--threads': o.threads = num(v(), a); break;
             case '--ctx': o.nCtx = num(v(), a); break;
-            case '--wasm-dir': o.wasmDir = v(); break;
+            // a path from the command line is relative to the working directory (the API resolves URLs against
+            // web/worker.js), so hand the API an absolute file URL
+            case '--wasm-dir': o.wasmDir = pathToFileURL(path.resolve(v()) + path.sep).href; break;
             case '--quiet': o.quiet = true; break;
             case '-h': case '--help': o.help = true; break;
             default: throw new Error(`unknown argument ${a}`);

@@ -88,6 +88,8 @@ export class Model {
      * @param source URL / URL string, array of shard URLs, File/Blob, ArrayBuffer or typed array
      * @param {{onProgress?: (p: {loaded: number, total: number|null, rate: number}) => void, signal?: AbortSignal,
      *          transfer?: boolean, build?: string, wasmDir?: string, nCtx?: number, threads?: number}} [options]
+     *        wasmDir: the directory of the ds2-*.mjs/.wasm files (default wasm/dist/): a URL, relative ones resolved
+     *        against web/worker.js, or in Node an absolute path
      */
     async load(source, options = {}) {
         const { onProgress, signal, transfer, ...rest } = options;

@@ -51,7 +51,9 @@ const running = new Map(); // request id → { ctl: AbortController, acked, pace
 async function ensureEngine(opts = {}) {
     if (state.engine) return state.engine;
     const choice = pickBuild({ prefer: opts.build });
-    const dir = opts.wasmDir ? new URL(opts.wasmDir, import.meta.url) : new URL('../wasm/dist/', import.meta.url);
+    // a directory given without its trailing slash still names the directory, not a file beside it
+    const wd = opts.wasmDir && !String(opts.wasmDir).endsWith('/') ? `${opts.wasmDir}/` : opts.wasmDir;
+    const dir = wd ? new URL(wd, import.meta.url) : new URL('../wasm/dist/', import.meta.url);
     // the best build first; without an explicit choice, a build that is not shipped falls back to the next
     const order = ['relaxed-mt', 'simd-mt', 'simd', 'nosimd'];
     const tries = opts.build ? [choice.build] : order.slice(order.indexOf(choice.build));

@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { loadModel } from '../../wasm/node.js';
 import { VARIANTS, NATIVE, wasmDir, tmpdir, makeModel } from './helpers.mjs';
@@ -66,12 +67,16 @@ test('chat streams pieces; breaking out of the loop cancels', async (t) => {
 
 test('CLI: deepseek2-wasm run (text and ids) equals ds2 run / ds2 eval; chat answers each stdin line', async (t) => {
     if (!variant) return t.skip('no wasm build');
-    const cli = (args, input) => execFileSync(process.execPath, [new URL('../../bin/deepseek2-wasm.mjs', import.meta.url).pathname,
-        ...args, '--build', variant, '--wasm-dir', wasmDir(variant), '--quiet'], { encoding: 'utf8', input });
+    const bin = new URL('../../bin/deepseek2-wasm.mjs', import.meta.url).pathname;
+    const cli = (args, input, wd = wasmDir(variant), cwd = undefined) => execFileSync(process.execPath, [bin,
+        ...args, '--build', variant, '--wasm-dir', wd, '--quiet'], { encoding: 'utf8', input, cwd });
     const want = native(['run', '-m', file, '-p', 'Hello world', '-n', '12', '--temp', '0']);
     assert.equal(cli(['run', '-m', file, '-p', 'Hello world', '-n', '12']), want);
     const ids = /^greedy:(.*)$/m.exec(native(['eval', '-m', file, '--tokens', '9,8,7', '-n', '5', '--kv', 'f16']))[1].trim();
     assert.equal(cli(['run', '-m', file, '--tokens', '9,8,7', '-n', '5']).trim(), ids);
+    // --wasm-dir is a path: relative to the working directory, with or without its trailing slash
+    const wd = wasmDir(variant).replace(/[\\/]+$/, '');
+    assert.equal(cli(['run', '-m', file, '--tokens', '9,8,7', '-n', '5'], undefined, path.basename(wd), path.dirname(wd)).trim(), ids);
     const out = cli(['chat', '-m', file, '-n', '4', '--system', 'Be brief.'], 'Hi\nAnd then?\n');
     assert.equal(out.split('\n').length - 1, 2, JSON.stringify(out)); // one reply line per user line
     assert.throws(() => cli(['run', '-m', `${dir}/missing.gguf`, '-p', 'x']), (e) => /DS2_E_IO/.test(e.stderr) && e.status === 1);
