@@ -16,13 +16,14 @@ c=$("$ds2" run -m "$m" -p "The tokenizer" -n 16 --seed 8 2>/dev/null | od -An -t
 g=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 2>/dev/null)
 e=$("$ds2" eval -m "$m" --tokens 5,17,99 -n 6 2>/dev/null | sed -n 's/^greedy: //p' | tr ' ' ',')
 [ -n "$g" ] && [ "$g" = "$e" ] || fail "run --temp 0 gave '$g', eval's greedy '$e'"
-# threads: by default the CPUs online (at most 8); more than the CPUs warns; the count never changes results
-cpus=$(getconf _NPROCESSORS_ONLN)
+# threads: by default the CPUs this process may use (nproc: its affinity; at most 8); more than those warns; the
+# count never changes results
+cpus=$(nproc)
 want=$((cpus < 8 ? cpus : 8))
 t=$("$ds2" run -m "$m" --tokens 5,17,99 -n 1 --temp 0 -v 2>&1 >/dev/null | sed -n 's/^threads: //p')
-[ "$t" = "$want" ] || fail "default threads '$t' with $cpus CPUs online, expected $want"
+[ "$t" = "$want" ] || fail "default threads '$t' with $cpus CPUs, expected $want"
 w=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 --threads $((cpus + 1)) 2>&1 >/dev/null)
-printf '%s\n' "$w" | grep -q "more than the $cpus CPUs online" || fail "no warning for --threads $((cpus + 1)): $w"
+printf '%s\n' "$w" | grep -q "more than the $cpus CPU(s) this process may use" || fail "no warning for --threads $((cpus + 1)): $w"
 for n in 1 3; do
   gn=$("$ds2" run -m "$m" --tokens 5,17,99 -n 6 --temp 0 --print-ids 1 --threads $n 2>/dev/null)
   [ "$gn" = "$g" ] || fail "--threads $n gave '$gn', the default '$g'"

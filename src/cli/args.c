@@ -1,6 +1,6 @@
 /* args.c — command-line value parsing shared by the ds2 subcommands. */
-/* sysconf(_SC_NPROCESSORS_ONLN) is POSIX, not C11 */
-#define _POSIX_C_SOURCE 200112L
+/* sysconf(_SC_NPROCESSORS_ONLN) is POSIX, not C11; sched_getaffinity and CPU_COUNT are GNU */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +10,19 @@
 #if !defined(__wasm__)
 #include <unistd.h>
 #endif
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
+/* The CPUs this process may run on: on Linux its affinity mask (a container or `taskset` may allow fewer than
+ * the machine has, as `nproc` counts), else the CPUs online; -1 if unknown. */
 static long cpus_online(void) {
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
 #if !defined(__wasm__) && defined(_SC_NPROCESSORS_ONLN)
-    return sysconf(_SC_NPROCESSORS_ONLN); /* -1 if unknown */
+    return sysconf(_SC_NPROCESSORS_ONLN);
 #else
     return -1;
 #endif
@@ -28,7 +37,7 @@ void ds2_cli_check_threads(int32_t n) {
     const long cpus = cpus_online();
     if (cpus >= 1 && n > cpus)
         fprintf(stderr,
-                "ds2: warning: --threads %d is more than the %ld CPUs online; threads that share a core wait for each "
+                "ds2: warning: --threads %d is more than the %ld CPU(s) this process may use; threads that share a core wait for each "
                 "other at every step, so decoding slows down (use --threads %ld or fewer)\n",
                 (int)n, cpus, cpus);
 }

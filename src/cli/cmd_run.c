@@ -54,7 +54,7 @@ static void usage(FILE *f) {
             "  --seed S             RNG seed (default -1: from the clock, printed to stderr)\n"
             "  --stop S             stop string (repeatable, up to %d)\n"
             "  --ctx N  --threads N  --batch N  --kv f32|f16   session (default ctx: min(train, 4096), threads: the\n"
-            "                       CPUs online up to 8, kv f16)\n"
+            "                       CPUs it may use, up to 8; kv f16)\n"
             "  --tokens 1,2,3       (run) the prompt as token ids, used as given (no BOS added)\n"
             "  --print-ids 1        (run) print the generated ids, comma-separated, instead of text\n"
             "  -v                   timings and stop reason on stderr\n",

@@ -35,7 +35,7 @@ static void usage(FILE *f) {
             "eval runs the token ids as given (no BOS is added), prints the top-5 next tokens per position\n"
             "and the greedy continuation of N tokens (-n, default 0); --logits writes every position's logits\n"
             "as little-endian float32 (positions x vocab). The KV cache is f32 unless --kv f16; threads: the\n"
-            "CPUs online up to 8 unless --threads (results do not depend on the thread count).\n"
+            "CPUs it may use, up to 8, unless --threads (results do not depend on the thread count).\n"
             "--kernels ref uses the scalar kernels (bit-exact with llama.cpp's x64 CPU build; also\n"
             "DS2_KERNELS=ref); auto (default) the fastest SIMD set of this CPU.\n");
 }
