@@ -230,7 +230,7 @@ int main(int argc, char **argv) {
     ds2_session_params sp = ds2_session_default_params();
     sp.kv_type = DS2_KV_F32;
     sp.n_threads = ds2_cli_default_threads();
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) { /* every option but --help takes a value */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int ok = 1;
@@ -261,7 +261,6 @@ int main(int argc, char **argv) {
             return 2;
         }
         if (!ok) return 2;
-        i++;
     }
     if (!model) { fprintf(stderr, "ds2: -m model.gguf is required\n"); return 2; }
     if (!strcmp(cmd, "info")) return cmd_info(model);
