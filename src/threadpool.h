@@ -27,6 +27,11 @@ uint64_t ds2_pool_n_runs(const ds2_pool *pool);
 uint64_t ds2_pool_n_barriers(const ds2_pool *pool);
 void ds2_pool_free(ds2_pool *pool);
 
+/* The CPUs this process may run on: on Linux its affinity mask (a container or `taskset` may allow fewer than the
+ * machine has, as `nproc` counts), else the CPUs online; 0 if unknown (wasm). A pool with more threads than
+ * this yields the CPU while it waits instead of spinning. */
+int32_t ds2_cpus_available(void);
+
 /* The half-open share [*r0, *r1) of n items for worker ith of nth (contiguous, sizes differ by ≤ 1). */
 void ds2_pool_split(int64_t n, int32_t ith, int32_t nth, int64_t *r0, int64_t *r1);
 

@@ -77,6 +77,18 @@ TEST(barrier_phases_fast) {
     for (int32_t nt = 1; nt <= 4; nt++) ASSERT_EQ_I64(run_jobs(nt, 2000, -1, 0), 0);
 }
 
+/* More threads than the process may use CPUs (the pool then yields on every poll instead of spinning): the same
+ * results, every thread in every phase. */
+TEST(barrier_phases_oversubscribed) {
+    const int32_t cpus = ds2_cpus_available();
+#if !defined(__wasm__)
+    ASSERT_TRUE(cpus >= 1); /* natively the count is known (affinity or sysconf) */
+#endif
+    const int32_t nt = cpus > 0 && cpus < 32 ? 2 * cpus + 1 : 5;
+    ASSERT_EQ_I64(run_jobs(nt, 300, -1, 0), 0);
+    ASSERT_EQ_I64(run_jobs(nt, 3, 1, 2000000L), 0);
+}
+
 TEST(barrier_phases_with_a_slow_thread) {
     /* 3 ms per phase: well past the spin, so the other threads block on the condition variable, for the
      * caller (thread 0) being slow as well as a worker */
@@ -143,6 +155,7 @@ TEST(barrier_counts) {
 
 int main(void) {
     RUN(barrier_phases_fast);
+    RUN(barrier_phases_oversubscribed);
     RUN(barrier_phases_with_a_slow_thread);
     RUN(jobs_after_idle);
     RUN(barrier_counts);

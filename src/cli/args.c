@@ -1,40 +1,18 @@
 /* args.c — command-line value parsing shared by the ds2 subcommands. */
-/* sysconf(_SC_NPROCESSORS_ONLN) is POSIX, not C11; sched_getaffinity and CPU_COUNT are GNU */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "args.h"
-
-#if !defined(__wasm__)
-#include <unistd.h>
-#endif
-#if defined(__linux__)
-#include <sched.h>
-#endif
-
-/* The CPUs this process may run on: on Linux its affinity mask (a container or `taskset` may allow fewer than
- * the machine has, as `nproc` counts), else the CPUs online; -1 if unknown. */
-static long cpus_online(void) {
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-#endif
-#if !defined(__wasm__) && defined(_SC_NPROCESSORS_ONLN)
-    return sysconf(_SC_NPROCESSORS_ONLN);
-#else
-    return -1;
-#endif
-}
+#include "threadpool.h" /* ds2_cpus_available */
 
 int32_t ds2_cli_default_threads(void) {
-    const long n = cpus_online();
-    return n < 1 ? 1 : n > 8 ? 8 : (int32_t)n;
+    const int32_t n = ds2_cpus_available();
+    return n < 1 ? 1 : n > 8 ? 8 : n;
 }
 
 void ds2_cli_check_threads(int32_t n) {
-    const long cpus = cpus_online();
+    const long cpus = ds2_cpus_available();
     if (cpus >= 1 && n > cpus)
         fprintf(stderr,
                 "ds2: warning: --threads %d is more than the %ld CPU(s) this process may use; threads that share a core wait for each "

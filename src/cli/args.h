@@ -14,7 +14,8 @@ int ds2_cli_parse_ids(const char *s, int32_t **ids, int32_t *n);
  * (wasm: the WASI build has no threads, and the Emscripten one sizes its worker pool at build time). */
 int32_t ds2_cli_default_threads(void);
 /* Warns on stderr if n threads exceed those CPUs: threads sharing a core wait for each other at every
- * step of a decoded token (on 2 cores, 8 threads decode at about half the speed of 2). */
+ * step of a decoded token (the pool then yields instead of spinning; on 2 cores 8 threads decode ~10% slower
+ * than 2). */
 void ds2_cli_check_threads(int32_t n);
 
 #endif
