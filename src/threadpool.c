@@ -119,7 +119,8 @@ void ds2_pool_free(ds2_pool *pool) { free(pool); }
  * than cores the thread we wait for may be queued behind us, and a pure spin would hold it off for a whole time
  * slice; with a core to spare sched_yield returns at once. A pool with more threads than the process has CPUs
  * yields on every poll (yield_mask 0), any other every 256th: on 2 cores, 8 threads decoded 74–94 tok/s with
- * every 256th poll yielding and 112–138 with every poll (2 threads: the same either way). */
+ * every 256th poll yielding and 112–138 with every poll (2 threads on 2 cores: no difference beyond the VM's
+ * noise). */
 static inline void cpu_relax(int i, int yield_mask) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

@@ -15,8 +15,8 @@ void ds2_cli_check_threads(int32_t n) {
     const long cpus = ds2_cpus_available();
     if (cpus >= 1 && n > cpus)
         fprintf(stderr,
-                "ds2: warning: --threads %d is more than the %ld CPU(s) this process may use; threads that share a core wait for each "
-                "other at every step, so decoding slows down (use --threads %ld or fewer)\n",
+                "ds2: warning: --threads %d is more than the %ld CPU(s) this process may use; threads that share a "
+                "core wait for each other at every step, so decoding slows down (use --threads %ld or fewer)\n",
                 (int)n, cpus, cpus);
 }
 
