@@ -112,7 +112,10 @@ static int probe(const ds2_gguf_tensor *t, const int32_t *threads, int n_threads
     for (int i = 0; i < n_threads; i++) {
         ds2_pool *pool = NULL;
         ds2_error err = {0};
-        if (ds2_pool_create(threads[i], &pool, &err) != DS2_OK) return die("thread pool", &err);
+        if (ds2_pool_create(threads[i], &pool, &err) != DS2_OK) {
+            ds2_arena_free(big), free(x), free(y), free(qbuf);
+            return die("thread pool", &err);
+        }
         /* three rounds taking turns, best of each: on a shared VM a core's speed moves in steps of seconds */
         double mem = 0, cache = 0;
         for (int round = 0; round < 3; round++) {
