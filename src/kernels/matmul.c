@@ -80,15 +80,15 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
         return;
     }
 
+    const ds2_gemm_fn gemm = ds2_gemm_get(wtype);
     /* One token of F16 goes to the multi-token form too: it widens the activations to double once per call, so
      * each row's dot converts only its own halves (the vec_dot converts both operands per row): natively 14 →
      * 21 GB/s from cache. The quantized types' multi-token forms repack weight rows, which one token cannot
      * amortize; they have four-row decode forms instead. */
-    if (n_tok == 1 && !(wtype == DS2_F16 && ds2_gemm_get(wtype))) {
+    if (n_tok == 1 && !(wtype == DS2_F16 && gemm)) {
         ds2_dot_rows(tr->vec_dot, vec_dot_x4, x4, bb, wrb, cols, y, w, r0, r1, a);
         return;
     }
-    const ds2_gemm_fn gemm = ds2_gemm_get(wtype);
     if (gemm) { /* all of this share at once: it packs the activations once and each weight row once */
         gemm(cols, y + r0, ldy, w + (size_t)r0 * wrb, wrb, x4, r1 - r0, a, arb, n_tok);
         return;
