@@ -379,16 +379,17 @@ static inline float lanes_finish_simd128(float sumf, v128_t s0, v128_t s1) {
 
 /* Q4_K (144 B) and Q5_K (176 B, u8 qh[32] of 5th bits before qs): see avx2.c */
 #define Q5_K_BYTES 176
-/* Shared by both Q4_K/Q5_K block forms: the super-block's 8 scales as int16 (*scm) and Σ_j (bsums[2j] +
- * bsums[2j+1])·min_j (each min twice against the 16 int16 bsums of the activation block ba; exact int) */
-static inline int k45_scales_mins_simd128(const uint8_t *bw, const uint8_t *ba, v128_t *scm) {
+/* Shared by both Q4_K/Q5_K block forms: the super-block's 8 scales as int16 (*scm) and the terms of Σ_j (bsums[2j]
+ * + bsums[2j+1])·min_j in four int32 lanes (each min twice against the 16 int16 bsums of the activation block ba;
+ * exact int) */
+static inline v128_t k45_scales_mins4_simd128(const uint8_t *bw, const uint8_t *ba, v128_t *scm) {
     uint32_t u[4];
     ds2_k45_scales_mins_words(bw + 4, u);
     *scm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u));
     const v128_t mnm = wasm_u16x8_extend_low_u8x16(wasm_v128_load64_zero(u + 2));
-    return hsum_i32x4(wasm_i32x4_add(
+    return wasm_i32x4_add(
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
-        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7))));
+        wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
 }
 /* v | 16 where the bit m of qh is set (Q5_K's 5th bits) */
 static inline v128_t or_bit5(v128_t v, v128_t qh, v128_t m) {
@@ -405,6 +406,7 @@ static inline void k45_values_simd128(v128_t q0, v128_t q1, v128_t qh0, v128_t q
         v[2] = or_bit5(v[2], qh0, mh), v[3] = or_bit5(v[3], qh1, mh);
     }
 }
+#if !defined(__wasm_relaxed_simd__) /* the relaxed build has its own K-quant blocks (below) */
 /* the reference's float steps of one super-block: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·sumi */
 static inline void k45_finish_simd128(const uint8_t *bw, const uint8_t *ba, v128_t l0, v128_t l1, int sumi,
                                       v128_t *sums0, v128_t *sums1, float *sumf) {
@@ -415,7 +417,6 @@ static inline void k45_finish_simd128(const uint8_t *bw, const uint8_t *ba, v128
     *sumf -= (load_half(bw + 2) * da) * (float)sumi;
 }
 
-#if !defined(__wasm_relaxed_simd__) /* the relaxed build has its own K-quant blocks (below) */
 /* The K-quant dots below take the Q8_K activations widened to int16 once per super-block (act16_simd128), which
  * the four rows of a four-row call share, and fold 16 weights onto lanes 0..7 (elements e and e+8) in int16. */
 static inline void act16_simd128(const uint8_t *qa, int16_t *a16) {
@@ -448,7 +449,7 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
                                       v128_t *sums0, v128_t *sums1, float *sumf) {
     const uint8_t *qs = bw + qs_off;
     v128_t scm;
-    const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
+    const int sumi = hsum_i32x4(k45_scales_mins4_simd128(bw, ba, &scm));
     /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); each sub-block's
      * two folds are added in int16 (4 products per lane), then the pair of sub-blocks meets its two scales */
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
@@ -490,6 +491,9 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
 /* bytes (k, k+8) adjacent: an unpack with the halves swapped (engines turn both into one instruction each, where a
  * general byte shuffle costs a 16-byte constant and a pshufb) */
 #define PAIR8(x) UNPACK_LO8(x, wasm_i32x4_shuffle(x, x, 2, 3, 0, 1))
+/* the same of the 16 bytes at p, with the halves' swap done by a second load 8 bytes on (load ports are idle
+ * here, the shuffle port is not); p + 24 must be readable */
+#define PAIR8_AT(p) UNPACK_LO8(wasm_v128_load(p), wasm_v128_load((p) + 8))
 /* lanes 0..3 (l0), 4..7 (l1) += scA·sA[l] + scB·sB[l] for 8-lane int16 sums sA, sB; sp = (scA, scB) repeated */
 #define LANES2(sA, sB, sp, l0, l1)                                                                             \
     do {                                                                                                       \
@@ -513,11 +517,14 @@ static inline void q6k_act_relaxed(const uint8_t *qa, v128_t ap[16], v128_t a32[
     }
 }
 
-static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], int qh_off,
-                                      int qs_off, v128_t *sums0, v128_t *sums1, float *sumf) {
+/* one row's super-block: lanes += d·(float)lane sums (d = d_w·d_a, splat); returns the mins' int32 terms
+ * (k45_scales_mins4_simd128), which the caller finishes for its rows at once */
+static inline __attribute__((always_inline)) v128_t q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba,
+                                                                       const v128_t ap[16], int qh_off, int qs_off,
+                                                                       v128_t d, v128_t *sums0, v128_t *sums1) {
     const uint8_t *qs = bw + qs_off;
     v128_t scm;
-    const int sumi = k45_scales_mins_simd128(bw, ba, &scm);
+    const v128_t mins = k45_scales_mins4_simd128(bw, ba, &scm);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0), qh0 = l0, qh1 = l0;
     if (qh_off) { /* the 5th bits, paired like the bytes below */
         const v128_t a = wasm_v128_load(bw + qh_off), b = wasm_v128_load(bw + qh_off + 16);
@@ -526,23 +533,21 @@ static inline void q45k_block_relaxed(const uint8_t *bw, const uint8_t *ba, cons
     }
     /* per 32 bytes (sub-blocks 2c and 2c+1 in the low / high nibbles): the two halves' bytes paired first, then
      * the nibbles taken byte by byte, so each comes out paired (m, m+16) and (m+8, m+24) */
-#define Q45K_CHUNK_RELAXED(c)                                                                                  \
-    do {                                                                                                       \
-        const v128_t r0 = wasm_v128_load(qs + 32 * (c)), r1 = wasm_v128_load(qs + 32 * (c) + 16);              \
-        v128_t v[4];                                                                                           \
-        k45_values_simd128(UNPACK_LO8(r0, r1), UNPACK_HI8(r0, r1), qh0, qh1, c, qh_off, v);                    \
-        const v128_t vl0 = v[0], vl1 = v[1], vh0 = v[2], vh1 = v[3];                                           \
-        const v128_t sA = wasm_i16x8_add(rdot16(ap[4 * (c)], vl0), rdot16(ap[4 * (c) + 1], vl1));              \
-        const v128_t sB = wasm_i16x8_add(rdot16(ap[4 * (c) + 2], vh0), rdot16(ap[4 * (c) + 3], vh1));          \
-        LANES2(sA, sB, wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),       \
-                                          2 * (c) + 1, 2 * (c), 2 * (c) + 1), l0, l1);                         \
-    } while (0)
-    Q45K_CHUNK_RELAXED(0);
-    Q45K_CHUNK_RELAXED(1);
-    Q45K_CHUNK_RELAXED(2);
-    Q45K_CHUNK_RELAXED(3);
-#undef Q45K_CHUNK_RELAXED
-    k45_finish_simd128(bw, ba, l0, l1, sumi, sums0, sums1, sumf);
+    int32_t sc32[4]; /* the scale pair (2c, 2c+1) of chunk c as one int32 */
+    wasm_v128_store(sc32, scm);
+#pragma clang loop unroll(disable) /* as in q6k_block_relaxed: fewer values in flight than V8 has registers */
+    for (int c = 0; c < 4; c++) {
+        const v128_t r0 = wasm_v128_load(qs + 32 * c), r1 = wasm_v128_load(qs + 32 * c + 16);
+        v128_t v[4];
+        k45_values_simd128(UNPACK_LO8(r0, r1), UNPACK_HI8(r0, r1), qh0, qh1, c, qh_off, v);
+        const v128_t *apc = ap + 4 * c;
+        const v128_t sA = wasm_i16x8_add(rdot16(apc[0], v[0]), rdot16(apc[1], v[1]));
+        const v128_t sB = wasm_i16x8_add(rdot16(apc[2], v[2]), rdot16(apc[3], v[3]));
+        LANES2(sA, sB, wasm_v128_load32_splat(sc32 + c), l0, l1);
+    }
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    return mins;
 }
 
 /* Q6_K: the values unsigned (low 4 bits | high 2 bits << 4, 0..63), minus a32 for the −32; the values of a
@@ -551,31 +556,31 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
                                      v128_t *sums0, v128_t *sums1) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
     const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
-    /* per half, the scale pairs (g, g+2) of LANES2 as int32 lanes: (0,2) (1,3) (4,6) (5,7) */
+    /* per half h, the scale pairs (g, g+2) of LANES2 as int32: sp[4h..4h+3] = (0,2) (1,3) (4,6) (5,7) */
     const v128_t s16lo = wasm_i16x8_extend_low_i8x16(sc), s16hi = wasm_i16x8_extend_high_i8x16(sc);
-    const v128_t sc_lo = wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7);
-    const v128_t sc_hi = wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7);
+    int32_t sp[8];
+    wasm_v128_store(sp, wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7));
+    wasm_v128_store(sp + 4, wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7));
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-#define G6(x, g) wasm_i16x8_sub(rdot16(ap[g], x), a32[g]) /* group g's 8 lane sums (unscaled) */
-#define Q6K_COLS_RELAXED(h, k, scv)                                                                            \
-    do {                                                                                                       \
-        const uint8_t *ql = bw + 64 * (h) + 16 * (k), *qh = bw + 128 + 32 * (h) + 16 * (k);                    \
-        /* raw bytes paired first: the value extraction acts byte by byte, so the values come out paired */   \
-        const v128_t q0 = PAIR8(wasm_v128_load(ql)), q1 = PAIR8(wasm_v128_load(ql + 32)), hb = PAIR8(wasm_v128_load(qh)); \
-        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));     \
-        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));     \
-        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));                                \
-        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));            \
-        LANES2(G6(x0, 8 * (h) + (k)), G6(x1, 8 * (h) + (k) + 2), wasm_i32x4_shuffle(scv, scv, k, k, k, k), l0, l1); \
-        LANES2(G6(x2, 8 * (h) + (k) + 4), G6(x3, 8 * (h) + (k) + 6),                                           \
-               wasm_i32x4_shuffle(scv, scv, k + 2, k + 2, k + 2, k + 2), l0, l1);                              \
-    } while (0)
-    Q6K_COLS_RELAXED(0, 0, sc_lo);
-    Q6K_COLS_RELAXED(0, 1, sc_lo);
-    Q6K_COLS_RELAXED(1, 0, sc_hi);
-    Q6K_COLS_RELAXED(1, 1, sc_hi);
-#undef Q6K_COLS_RELAXED
-#undef G6
+    /* a loop, not unrolled: V8 has 16 vector registers, and four column sets in flight spill a third of the
+     * block's instructions to the stack */
+#pragma clang loop unroll(disable)
+    for (int c = 0; c < 4; c++) {
+        const int h = c >> 1, k = c & 1, g = 8 * h + k;
+        const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
+        /* raw bytes paired first: the value extraction acts byte by byte, so the values come out paired */
+        const v128_t q0 = PAIR8_AT(ql), q1 = PAIR8_AT(ql + 32), hb = PAIR8_AT(qh);
+        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));
+        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));
+        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));
+        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));
+        const v128_t *apg = ap + g, *a32g = a32 + g;
+        const int32_t *spc = sp + 4 * h + k;
+        LANES2(wasm_i16x8_sub(rdot16(apg[0], x0), a32g[0]), wasm_i16x8_sub(rdot16(apg[2], x1), a32g[2]),
+               wasm_v128_load32_splat(spc), l0, l1);
+        LANES2(wasm_i16x8_sub(rdot16(apg[4], x2), a32g[4]), wasm_i16x8_sub(rdot16(apg[6], x3), a32g[6]),
+               wasm_v128_load32_splat(spc + 2), l0, l1);
+    }
     const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
     *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
     *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
@@ -583,18 +588,35 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
 #endif
 
 /* nrow (1 or 4) rows, block ib of row k at w + k·w_stride + ib·w_bstep (kernels.h); the four rows take turns per
- * super-block, so an interleaved group is read as one stream and the activation block stays in L1 */
-static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w, size_t w_stride,
-                                         size_t w_bstep, const uint8_t *ba, int qh_off, int qs_off) {
+ * super-block, so an interleaved group is read as one stream and the activation block stays in L1. Always
+ * inlined: the Q4_K and Q5_K forms are then separate functions (one shared body kept the Q5_K bit tests and
+ * their constants in the Q4_K loop). */
+static inline __attribute__((always_inline)) void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w,
+                                                                        size_t w_stride, size_t w_bstep,
+                                                                        const uint8_t *ba, int qh_off, int qs_off) {
     float sumf[4] = {0, 0, 0, 0};
     v128_t sums0[4], sums1[4];
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
+#if defined(__wasm_relaxed_simd__)
+    v128_t sumfv = wasm_f32x4_splat(0.0f); /* lane k: row k's sumf */
+#endif
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
 #if defined(__wasm_relaxed_simd__)
-        v128_t ap[16];
+        /* the rows' d and dmin (times d_a) converted together and their min terms summed together, lane k = row k:
+         * the reference's float steps per lane, without four scalar half conversions and sums per row */
+        v128_t ap[16], mins[4];
         k45_act_relaxed(ba + 4, ap);
+        const v128_t da = wasm_f32x4_splat(load_f32(ba));
+        const v128_t d = nrow == 4 ? load_half4(w, w_stride) : wasm_f32x4_splat(load_half(w));
+        const v128_t dmin = nrow == 4 ? load_half4(w + 2, w_stride) : wasm_f32x4_splat(load_half(w + 2));
+        float dk[4];
+        wasm_v128_store(dk, wasm_f32x4_mul(d, da));
         for (int k = 0; k < nrow; k++)
-            q45k_block_relaxed(w + (size_t)k * w_stride, ba, ap, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+            mins[k] = q45k_block_relaxed(w + (size_t)k * w_stride, ba, ap, qh_off, qs_off,
+                                         wasm_v128_load32_splat(dk + k), &sums0[k], &sums1[k]);
+        const v128_t sumi = nrow == 4 ? hsum4_i32x4(mins[0], mins[1], mins[2], mins[3])
+                                      : wasm_i32x4_splat(hsum_i32x4(mins[0]));
+        sumfv = wasm_f32x4_sub(sumfv, wasm_f32x4_mul(wasm_f32x4_mul(dmin, da), wasm_f32x4_convert_i32x4(sumi)));
 #else
         _Alignas(16) int16_t a16[QKK];
         act16_simd128(ba + 4, a16);
@@ -602,6 +624,9 @@ static inline void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const ui
             q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
 #endif
     }
+#if defined(__wasm_relaxed_simd__)
+    wasm_v128_store(sumf, sumfv);
+#endif
     for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums0[k], sums1[k]);
 }
 
