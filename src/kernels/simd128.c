@@ -322,7 +322,10 @@ void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
 
 /* ---- K-quants · Q8_K (Q4_K, Q6_K) ------------------------------------------------------------------------
  * The reference's lane structure, exactly (see avx2.c): 8 int32 lanes per super-block (lane l = Σ over elements
- * e ≡ l mod 8 of scale·q_w·q_a, exact), per-lane float sums in two f32x4 vectors, finished in lane order. */
+ * e ≡ l mod 8 of scale·q_w·q_a, exact), per-lane float sums in two f32x4 vectors, finished in lane order.
+ * The blocks' chunk loops stay rolled (#pragma clang loop unroll(disable)): V8 has 16 vector registers, and with
+ * four chunks unrolled it spilled about a third of a block's instructions to the stack (Node, relaxed build:
+ * Q6_K 31 → 27 ns, Q4_K 19 → 18 ns per 256 weights·row when rolled). */
 #define QKK 256
 #define Q4_K_BYTES 144
 #define Q6_K_BYTES 210
@@ -391,6 +394,14 @@ static inline v128_t k45_scales_mins4_simd128(const uint8_t *bw, const uint8_t *
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 260), wasm_i16x8_shuffle(mnm, mnm, 0, 0, 1, 1, 2, 2, 3, 3)),
         wasm_i32x4_dot_i16x8(wasm_v128_load(ba + 276), wasm_i16x8_shuffle(mnm, mnm, 4, 4, 5, 5, 6, 6, 7, 7)));
 }
+/* Q6_K's int8 scales[16] (at 192) as the pairs the lane dots take, one int32 each: sp[4h..4h+3] = groups 8h +
+ * (0,2) (1,3) (4,6) (5,7) */
+static inline void q6k_scale_pairs(const uint8_t *bw, int32_t sp[8]) {
+    const v128_t sc = wasm_v128_load(bw + 192);
+    const v128_t s16lo = wasm_i16x8_extend_low_i8x16(sc), s16hi = wasm_i16x8_extend_high_i8x16(sc);
+    wasm_v128_store(sp, wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7));
+    wasm_v128_store(sp + 4, wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7));
+}
 /* v | 16 where the bit m of qh is set (Q5_K's 5th bits) */
 static inline v128_t or_bit5(v128_t v, v128_t qh, v128_t m) {
     return wasm_v128_or(v, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, m), m), wasm_i8x16_splat(0x10)));
@@ -407,15 +418,6 @@ static inline void k45_values_simd128(v128_t q0, v128_t q1, v128_t qh0, v128_t q
     }
 }
 #if !defined(__wasm_relaxed_simd__) /* the relaxed build has its own K-quant blocks (below) */
-/* the reference's float steps of one super-block: sums[l] += (d·d_a)·lane[l]; sumf −= (dmin·d_a)·sumi */
-static inline void k45_finish_simd128(const uint8_t *bw, const uint8_t *ba, v128_t l0, v128_t l1, int sumi,
-                                      v128_t *sums0, v128_t *sums1, float *sumf) {
-    const float da = load_f32(ba);
-    const v128_t d = wasm_f32x4_splat(load_half(bw) * da);
-    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
-    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
-    *sumf -= (load_half(bw + 2) * da) * (float)sumi;
-}
 
 /* The K-quant dots below take the Q8_K activations widened to int16 once per super-block (act16_simd128), which
  * the four rows of a four-row call share, and fold 16 weights onto lanes 0..7 (elements e and e+8) in int16. */
@@ -443,37 +445,34 @@ static inline void pair_lanes_simd128(v128_t sA, v128_t sB, v128_t sc, v128_t *l
     *l1 = wasm_i32x4_add(*l1, wasm_i32x4_dot_i16x8(wasm_i16x8_shuffle(sA, sB, 4, 12, 5, 13, 6, 14, 7, 15), sc));
 }
 
-/* One Q4_K / Q5_K super-block of a row into its sums (lanes) and sumf (mins), the reference's steps; a16: the
- * activation block's values as int16 (act16_simd128). */
-static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, int qh_off, int qs_off,
-                                      v128_t *sums0, v128_t *sums1, float *sumf) {
+/* One Q4_K / Q5_K super-block of a row: lanes += d·(float)lane sums (d = d_w·d_a, splat); returns the mins' int32
+ * terms (k45_scales_mins4_simd128) for the caller to finish with its other rows. a16: the activation block's values
+ * as int16 (act16_simd128). */
+static inline __attribute__((always_inline)) v128_t q45k_block_simd128(const uint8_t *bw, const uint8_t *ba,
+                                                                       const int16_t *a16, int qh_off, int qs_off,
+                                                                       v128_t d, v128_t *sums0, v128_t *sums1) {
     const uint8_t *qs = bw + qs_off;
     v128_t scm;
-    const int sumi = hsum_i32x4(k45_scales_mins4_simd128(bw, ba, &scm));
+    const v128_t mins = k45_scales_mins4_simd128(bw, ba, &scm);
+    int32_t sc32[4]; /* the scale pair (2c, 2c+1) of chunk c as one int32 */
+    wasm_v128_store(sc32, scm);
     /* 64 elements per 32 bytes: low nibbles (sub-block 2c, scale 2c) then high nibbles (2c+1); each sub-block's
      * two folds are added in int16 (4 products per lane), then the pair of sub-blocks meets its two scales */
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
     const v128_t qh0 = qh_off ? wasm_v128_load(bw + qh_off) : wasm_i32x4_splat(0),
                  qh1 = qh_off ? wasm_v128_load(bw + qh_off + 16) : wasm_i32x4_splat(0);
-#define Q45K_CHUNK(c)                                                                                          \
-    do {                                                                                                       \
-        v128_t v[4];                                                                                           \
-        k45_values_simd128(wasm_v128_load(qs + 32 * (c)), wasm_v128_load(qs + 32 * (c) + 16), qh0, qh1, c,     \
-                           qh_off, v);                                                                         \
-        const v128_t vl0 = v[0], vl1 = v[1], vh0 = v[2], vh1 = v[3];                                           \
-        const int16_t *ac = a16 + 64 * (c);                                                                    \
-        pair_lanes_simd128(wasm_i16x8_add(fold16_u(vl0, ac), fold16_u(vl1, ac + 16)),                            \
-                           wasm_i16x8_add(fold16_u(vh0, ac + 32), fold16_u(vh1, ac + 48)),                       \
-                           wasm_i16x8_shuffle(scm, scm, 2 * (c), 2 * (c) + 1, 2 * (c), 2 * (c) + 1, 2 * (c),     \
-                                              2 * (c) + 1, 2 * (c), 2 * (c) + 1),                                \
-                           &l0, &l1);                                                                          \
-    } while (0)
-    Q45K_CHUNK(0);
-    Q45K_CHUNK(1);
-    Q45K_CHUNK(2);
-    Q45K_CHUNK(3);
-#undef Q45K_CHUNK
-    k45_finish_simd128(bw, ba, l0, l1, sumi, sums0, sums1, sumf);
+#pragma clang loop unroll(disable) /* rolled: see the section's note */
+    for (int c = 0; c < 4; c++) {
+        v128_t v[4];
+        k45_values_simd128(wasm_v128_load(qs + 32 * c), wasm_v128_load(qs + 32 * c + 16), qh0, qh1, c, qh_off, v);
+        const int16_t *ac = a16 + 64 * c;
+        pair_lanes_simd128(wasm_i16x8_add(fold16_u(v[0], ac), fold16_u(v[1], ac + 16)),
+                           wasm_i16x8_add(fold16_u(v[2], ac + 32), fold16_u(v[3], ac + 48)),
+                           wasm_v128_load32_splat(sc32 + c), &l0, &l1);
+    }
+    *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
+    *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
+    return mins;
 }
 #endif
 
@@ -484,7 +483,7 @@ static inline void q45k_block_simd128(const uint8_t *bw, const uint8_t *ba, cons
  * Q8_K values (≥ −128): |slot| ≤ 2·128·63 < 2^15.
  * The pairs must be two elements of one lane (e ≡ e' mod 8) under one scale: for a Q4_K/Q5_K sub-block of 32,
  * (m, m+16) and (m+8, m+24), i.e. its two halves interleaved by unpacks (one instruction each); for a Q6_K
- * group of 16, (k, k+8) by one byte swizzle. Slot m (or k) is then lane m of the block's exact int sums;
+ * group of 16, (k, k+8) by one more unpack (PAIR8). Slot m (or k) is then lane m of the block's exact int sums;
  * two of those (two scales) interleaved by a 16-bit unpack meet their scale pair in one i32x4.dot_i16x8. */
 #define UNPACK_LO8(a, b) wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
 #define UNPACK_HI8(a, b) wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
@@ -535,7 +534,7 @@ static inline __attribute__((always_inline)) v128_t q45k_block_relaxed(const uin
      * the nibbles taken byte by byte, so each comes out paired (m, m+16) and (m+8, m+24) */
     int32_t sc32[4]; /* the scale pair (2c, 2c+1) of chunk c as one int32 */
     wasm_v128_store(sc32, scm);
-#pragma clang loop unroll(disable) /* as in q6k_block_relaxed: fewer values in flight than V8 has registers */
+#pragma clang loop unroll(disable) /* rolled: see the section's note */
     for (int c = 0; c < 4; c++) {
         const v128_t r0 = wasm_v128_load(qs + 32 * c), r1 = wasm_v128_load(qs + 32 * c + 16);
         v128_t v[4];
@@ -555,16 +554,10 @@ static inline __attribute__((always_inline)) v128_t q45k_block_relaxed(const uin
 static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], const v128_t a32[16],
                                      v128_t *sums0, v128_t *sums1) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
-    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16] */
-    /* per half h, the scale pairs (g, g+2) of LANES2 as int32: sp[4h..4h+3] = (0,2) (1,3) (4,6) (5,7) */
-    const v128_t s16lo = wasm_i16x8_extend_low_i8x16(sc), s16hi = wasm_i16x8_extend_high_i8x16(sc);
     int32_t sp[8];
-    wasm_v128_store(sp, wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7));
-    wasm_v128_store(sp + 4, wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7));
+    q6k_scale_pairs(bw, sp);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-    /* a loop, not unrolled: V8 has 16 vector registers, and four column sets in flight spill a third of the
-     * block's instructions to the stack */
-#pragma clang loop unroll(disable)
+#pragma clang loop unroll(disable) /* rolled: see the section's note */
     for (int c = 0; c < 4; c++) {
         const int h = c >> 1, k = c & 1, g = 8 * h + k;
         const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
@@ -594,40 +587,37 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
 static inline __attribute__((always_inline)) void q45k_dot_rows_simd128(int nrow, int64_t n, float *s, const uint8_t *w,
                                                                         size_t w_stride, size_t w_bstep,
                                                                         const uint8_t *ba, int qh_off, int qs_off) {
-    float sumf[4] = {0, 0, 0, 0};
-    v128_t sums0[4], sums1[4];
+    v128_t sums0[4], sums1[4], sumf = wasm_f32x4_splat(0.0f); /* sumf lane k: row k's */
     for (int k = 0; k < nrow; k++) sums0[k] = sums1[k] = wasm_f32x4_splat(0.0f);
-#if defined(__wasm_relaxed_simd__)
-    v128_t sumfv = wasm_f32x4_splat(0.0f); /* lane k: row k's sumf */
-#endif
     for (int64_t ib = 0; ib < n / QKK; ib++, w += w_bstep, ba += Q8_K_BYTES) {
-#if defined(__wasm_relaxed_simd__)
         /* the rows' d and dmin (times d_a) converted together and their min terms summed together, lane k = row k:
-         * the reference's float steps per lane, without four scalar half conversions and sums per row */
-        v128_t ap[16], mins[4];
-        k45_act_relaxed(ba + 4, ap);
+         * the reference's float steps per lane, without two scalar half conversions and a sum per row */
         const v128_t da = wasm_f32x4_splat(load_f32(ba));
         const v128_t d = nrow == 4 ? load_half4(w, w_stride) : wasm_f32x4_splat(load_half(w));
         const v128_t dmin = nrow == 4 ? load_half4(w + 2, w_stride) : wasm_f32x4_splat(load_half(w + 2));
         float dk[4];
         wasm_v128_store(dk, wasm_f32x4_mul(d, da));
+        v128_t mins[4];
+#if defined(__wasm_relaxed_simd__)
+        v128_t ap[16];
+        k45_act_relaxed(ba + 4, ap);
         for (int k = 0; k < nrow; k++)
             mins[k] = q45k_block_relaxed(w + (size_t)k * w_stride, ba, ap, qh_off, qs_off,
                                          wasm_v128_load32_splat(dk + k), &sums0[k], &sums1[k]);
-        const v128_t sumi = nrow == 4 ? hsum4_i32x4(mins[0], mins[1], mins[2], mins[3])
-                                      : wasm_i32x4_splat(hsum_i32x4(mins[0]));
-        sumfv = wasm_f32x4_sub(sumfv, wasm_f32x4_mul(wasm_f32x4_mul(dmin, da), wasm_f32x4_convert_i32x4(sumi)));
 #else
         _Alignas(16) int16_t a16[QKK];
         act16_simd128(ba + 4, a16);
         for (int k = 0; k < nrow; k++)
-            q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off, &sums0[k], &sums1[k], &sumf[k]);
+            mins[k] = q45k_block_simd128(w + (size_t)k * w_stride, ba, a16, qh_off, qs_off,
+                                         wasm_v128_load32_splat(dk + k), &sums0[k], &sums1[k]);
 #endif
+        const v128_t sumi = nrow == 4 ? hsum4_i32x4(mins[0], mins[1], mins[2], mins[3])
+                                      : wasm_i32x4_splat(hsum_i32x4(mins[0]));
+        sumf = wasm_f32x4_sub(sumf, wasm_f32x4_mul(wasm_f32x4_mul(dmin, da), wasm_f32x4_convert_i32x4(sumi)));
     }
-#if defined(__wasm_relaxed_simd__)
-    wasm_v128_store(sumf, sumfv);
-#endif
-    for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(sumf[k], sums0[k], sums1[k]);
+    float f[4];
+    wasm_v128_store(f, sumf);
+    for (int k = 0; k < nrow; k++) s[k] = lanes_finish_simd128(f[k], sums0[k], sums1[k]);
 }
 
 void ds2_simd128_vec_dot_q4_k_q8_k(int64_t n, float *s, const void *w, const void *a) {
@@ -647,38 +637,33 @@ void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t
 /* One Q6_K super-block of a row into its lane sums, the reference's steps; a16 as for Q4_K. The values are
  * built 16 at a time in registers: for columns 16k.. of half h the four vectors are groups g = 8h + k + 2j
  * (j = 0..3), each with its own int8 scale, paired (j = 0, 1) and (2, 3) for the lane dots. */
-#define Q6K_COLS(h, k, scv)                                                                                    \
-    do {                                                                                                       \
-        const uint8_t *ql = bw + 64 * (h) + 16 * (k), *qh = bw + 128 + 32 * (h) + 16 * (k);                    \
-        const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);           \
-        /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */    \
-        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));     \
-        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));     \
-        const v128_t x2 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q0, 4), lo4), wasm_v128_and(hb, m30));    \
-        const v128_t x3 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(q1, 4), lo4),                             \
-                                       wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));                            \
-        const int16_t *ac = a16 + 128 * (h) + 16 * (k);                                                        \
-        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x0, k32), ac), fold16_s(wasm_i8x16_sub(x1, k32), ac + 32),  \
-                           wasm_i16x8_shuffle(scv, scv, k, k + 2, k, k + 2, k, k + 2, k, k + 2), &l0, &l1);    \
-        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x2, k32), ac + 64), fold16_s(wasm_i8x16_sub(x3, k32), ac + 96), \
-                           wasm_i16x8_shuffle(scv, scv, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6, k + 4, k + 6), \
-                           &l0, &l1);                                                                          \
-    } while (0)
 static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, v128_t *sums0,
                                      v128_t *sums1) {
     const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
-    const v128_t sc = wasm_v128_load(bw + 192); /* int8 scales[16]: groups 0..7 and 8..15 as int16 */
-    const v128_t sc_lo = wasm_i16x8_extend_low_i8x16(sc), sc_hi = wasm_i16x8_extend_high_i8x16(sc);
+    int32_t sp[8];
+    q6k_scale_pairs(bw, sp);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-    Q6K_COLS(0, 0, sc_lo);
-    Q6K_COLS(0, 1, sc_lo);
-    Q6K_COLS(1, 0, sc_hi);
-    Q6K_COLS(1, 1, sc_hi);
+#pragma clang loop unroll(disable) /* rolled: see the section's note */
+    for (int c = 0; c < 4; c++) {
+        const int h = c >> 1, k = c & 1;
+        const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
+        const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);
+        /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
+        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));
+        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));
+        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));
+        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));
+        const int16_t *ac = a16 + 128 * h + 16 * k;
+        const int32_t *spc = sp + 4 * h + k;
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x0, k32), ac), fold16_s(wasm_i8x16_sub(x1, k32), ac + 32),
+                           wasm_v128_load32_splat(spc), &l0, &l1);
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x2, k32), ac + 64), fold16_s(wasm_i8x16_sub(x3, k32), ac + 96),
+                           wasm_v128_load32_splat(spc + 2), &l0, &l1);
+    }
     const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
     *sums0 = wasm_f32x4_add(*sums0, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l0)));
     *sums1 = wasm_f32x4_add(*sums1, wasm_f32x4_mul(d, wasm_f32x4_convert_i32x4(l1)));
 }
-#undef Q6K_COLS
 #endif
 
 /* nrow (1 or 4) rows as q45k_dot_rows_simd128 */
