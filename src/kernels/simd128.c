@@ -323,9 +323,11 @@ void ds2_simd128_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t
 /* ---- K-quants · Q8_K (Q4_K, Q6_K) ------------------------------------------------------------------------
  * The reference's lane structure, exactly (see avx2.c): 8 int32 lanes per super-block (lane l = Σ over elements
  * e ≡ l mod 8 of scale·q_w·q_a, exact), per-lane float sums in two f32x4 vectors, finished in lane order.
- * The blocks' chunk loops stay rolled (#pragma clang loop unroll(disable)): V8 has 16 vector registers, and with
- * four chunks unrolled it spilled about a third of a block's instructions to the stack (Node, relaxed build:
- * Q6_K 31 → 27 ns, Q4_K 19 → 18 ns per 256 weights·row when rolled). */
+ * Unrolling the blocks' four chunks is engine-dependent: Node 20's V8 (16 vector registers) spills about a third
+ * of an unrolled block's instructions to the stack, Chromium's newer V8 runs the unrolled form faster. So the
+ * plain SIMD128 build (what Node 20 runs, no relaxed SIMD there without a flag) keeps the loops rolled — in Node
+ * Q4_K 30.7 → 26.3 ns, Q6_K 37.6 → 32.6 ns per 256 weights·row, Chromium unchanged — and the relaxed build (what
+ * Chromium runs) unrolls them: Chromium Q6_K 24.9 ns rolled → 22.8 ns, Q4_K 17.4 → 16.7 ns. */
 #define QKK 256
 #define Q4_K_BYTES 144
 #define Q6_K_BYTES 210
@@ -534,7 +536,7 @@ static inline __attribute__((always_inline)) v128_t q45k_block_relaxed(const uin
      * the nibbles taken byte by byte, so each comes out paired (m, m+16) and (m+8, m+24) */
     int32_t sc32[4]; /* the scale pair (2c, 2c+1) of chunk c as one int32 */
     wasm_v128_store(sc32, scm);
-#pragma clang loop unroll(disable) /* rolled: see the section's note */
+#pragma clang loop unroll(full) /* unrolled: see the section's note */
     for (int c = 0; c < 4; c++) {
         const v128_t r0 = wasm_v128_load(qs + 32 * c), r1 = wasm_v128_load(qs + 32 * c + 16);
         v128_t v[4];
@@ -557,7 +559,7 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
     int32_t sp[8];
     q6k_scale_pairs(bw, sp);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
-#pragma clang loop unroll(disable) /* rolled: see the section's note */
+#pragma clang loop unroll(full) /* unrolled: see the section's note */
     for (int c = 0; c < 4; c++) {
         const int h = c >> 1, k = c & 1, g = 8 * h + k;
         const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
