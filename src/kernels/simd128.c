@@ -404,6 +404,16 @@ static inline void q6k_scale_pairs(const uint8_t *bw, int32_t sp[8]) {
     wasm_v128_store(sp, wasm_i16x8_shuffle(s16lo, s16lo, 0, 2, 1, 3, 4, 6, 5, 7));
     wasm_v128_store(sp + 4, wasm_i16x8_shuffle(s16hi, s16hi, 0, 2, 1, 3, 4, 6, 5, 7));
 }
+/* Q6_K's unsigned values (0..63) of 16 columns of a half: x[j] = low 4 bits (q0: j = 0, 2 low / high nibbles; q1:
+ * j = 1, 3) | 2 high bits of hb (bits 2j..2j+1) << 4. 16-bit shifts (one x86 op; 8-bit ones are emulated): the
+ * masks drop the bits that cross bytes. Byte by byte, so bytes paired beforehand come out paired. */
+static inline void q6k_uvalues_simd128(v128_t q0, v128_t q1, v128_t hb, v128_t x[4]) {
+    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
+    x[0] = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));
+    x[1] = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));
+    x[2] = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));
+    x[3] = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));
+}
 /* v | 16 where the bit m of qh is set (Q5_K's 5th bits) */
 static inline v128_t or_bit5(v128_t v, v128_t qh, v128_t m) {
     return wasm_v128_or(v, wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(qh, m), m), wasm_i8x16_splat(0x10)));
@@ -555,7 +565,6 @@ static inline __attribute__((always_inline)) v128_t q45k_block_relaxed(const uin
  * group are built 16 at a time as in q6k_block_simd128 (columns 16k.. of half h: groups 8h + k + 2j) */
 static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const v128_t ap[16], const v128_t a32[16],
                                      v128_t *sums0, v128_t *sums1) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30);
     int32_t sp[8];
     q6k_scale_pairs(bw, sp);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
@@ -565,15 +574,13 @@ static inline void q6k_block_relaxed(const uint8_t *bw, const uint8_t *ba, const
         const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
         /* raw bytes paired first: the value extraction acts byte by byte, so the values come out paired */
         const v128_t q0 = PAIR8_AT(ql), q1 = PAIR8_AT(ql + 32), hb = PAIR8_AT(qh);
-        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));
-        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));
-        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));
-        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));
+        v128_t x[4];
+        q6k_uvalues_simd128(q0, q1, hb, x);
         const v128_t *apg = ap + g, *a32g = a32 + g;
         const int32_t *spc = sp + 4 * h + k;
-        LANES2(wasm_i16x8_sub(rdot16(apg[0], x0), a32g[0]), wasm_i16x8_sub(rdot16(apg[2], x1), a32g[2]),
+        LANES2(wasm_i16x8_sub(rdot16(apg[0], x[0]), a32g[0]), wasm_i16x8_sub(rdot16(apg[2], x[1]), a32g[2]),
                wasm_v128_load32_splat(spc), l0, l1);
-        LANES2(wasm_i16x8_sub(rdot16(apg[4], x2), a32g[4]), wasm_i16x8_sub(rdot16(apg[6], x3), a32g[6]),
+        LANES2(wasm_i16x8_sub(rdot16(apg[4], x[2]), a32g[4]), wasm_i16x8_sub(rdot16(apg[6], x[3]), a32g[6]),
                wasm_v128_load32_splat(spc + 2), l0, l1);
     }
     const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
@@ -641,7 +648,7 @@ void ds2_simd128_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t
  * (j = 0..3), each with its own int8 scale, paired (j = 0, 1) and (2, 3) for the lane dots. */
 static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const int16_t *a16, v128_t *sums0,
                                      v128_t *sums1) {
-    const v128_t lo4 = wasm_i8x16_splat(0x0f), m30 = wasm_i8x16_splat(0x30), k32 = wasm_i8x16_splat(32);
+    const v128_t k32 = wasm_i8x16_splat(32);
     int32_t sp[8];
     q6k_scale_pairs(bw, sp);
     v128_t l0 = wasm_i32x4_splat(0), l1 = wasm_i32x4_splat(0);
@@ -650,16 +657,13 @@ static inline void q6k_block_simd128(const uint8_t *bw, const uint8_t *ba, const
         const int h = c >> 1, k = c & 1;
         const uint8_t *ql = bw + 64 * h + 16 * k, *qh = ql + 128 - 32 * h;
         const v128_t q0 = wasm_v128_load(ql), q1 = wasm_v128_load(ql + 32), hb = wasm_v128_load(qh);
-        /* 16-bit shifts (one x86 op; 8-bit ones are emulated): the masks drop the bits that cross bytes */
-        const v128_t x0 = wasm_v128_or(wasm_v128_and(q0, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 4), m30));
-        const v128_t x1 = wasm_v128_or(wasm_v128_and(q1, lo4), wasm_v128_and(wasm_i16x8_shl(hb, 2), m30));
-        const v128_t x2 = wasm_v128_or(hi_nibbles(q0), wasm_v128_and(hb, m30));
-        const v128_t x3 = wasm_v128_or(hi_nibbles(q1), wasm_v128_and(wasm_u16x8_shr(hb, 2), m30));
+        v128_t x[4];
+        q6k_uvalues_simd128(q0, q1, hb, x);
         const int16_t *ac = a16 + 128 * h + 16 * k;
         const int32_t *spc = sp + 4 * h + k;
-        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x0, k32), ac), fold16_s(wasm_i8x16_sub(x1, k32), ac + 32),
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x[0], k32), ac), fold16_s(wasm_i8x16_sub(x[1], k32), ac + 32),
                            wasm_v128_load32_splat(spc), &l0, &l1);
-        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x2, k32), ac + 64), fold16_s(wasm_i8x16_sub(x3, k32), ac + 96),
+        pair_lanes_simd128(fold16_s(wasm_i8x16_sub(x[2], k32), ac + 64), fold16_s(wasm_i8x16_sub(x[3], k32), ac + 96),
                            wasm_v128_load32_splat(spc + 2), &l0, &l1);
     }
     const v128_t d = wasm_f32x4_splat(load_half(bw + 208) * load_f32(ba));
