@@ -229,19 +229,16 @@ static void for_share(const ffn_job *j, int phase, int32_t ith, int32_t nth, pie
               total / nth * (ith + 1) + total % nth * (ith + 1) / nth, body);
 }
 
-/* The big phases (the matrix products) in CHUNKS_PER_THREAD·nth chunks that threads take in turn from an atomic
- * counter: a thread that is descheduled (a loaded machine, a browser tab in the background) or slower holds up
- * the barrier by at most one chunk, since the others take over the rest. Which thread computes a row does not
- * change its value. */
-#define CHUNKS_PER_THREAD 4
+/* The big phases (the matrix products) in chunks that threads take in turn (ds2_pool_take_chunk). Which thread
+ * computes a row does not change its value. */
 static void for_chunks(const ffn_job *j, int phase, atomic_int *next, int32_t nth, piece_fn body) {
-    const int64_t total = phase_total(j, phase), n = (int64_t)nth * CHUNKS_PER_THREAD;
+    const int64_t total = phase_total(j, phase);
     if (nth == 1) {
         for_range(j, phase, 0, total, body);
         return;
     }
-    for (int64_t k; (k = atomic_fetch_add_explicit(next, 1, memory_order_relaxed)) < n;)
-        for_range(j, phase, total * k / n, total * (k + 1) / n, body);
+    for (int64_t r0, r1; ds2_pool_take_chunk(next, (int64_t)nth * DS2_POOL_CHUNKS_PER_THREAD, total, &r0, &r1);)
+        for_range(j, phase, r0, r1, body);
 }
 
 /* ---- the phases ---------------------------------------------------------------------------------------- */

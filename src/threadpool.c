@@ -46,6 +46,14 @@ int32_t ds2_cpus_available(void) {
 
 #define DS2_POOL_MAX_THREADS 1024
 
+int ds2_pool_take_chunk(atomic_int *next, int64_t n_chunks, int64_t n, int64_t *r0, int64_t *r1) {
+    const int64_t k = atomic_fetch_add_explicit(next, 1, memory_order_relaxed);
+    if (k >= n_chunks) return 0;
+    *r0 = n * k / n_chunks;
+    *r1 = n * (k + 1) / n_chunks;
+    return 1;
+}
+
 void ds2_pool_split(int64_t n, int32_t ith, int32_t nth, int64_t *r0, int64_t *r1) {
     if (nth < 1) nth = 1;
     if (n < 0) n = 0;

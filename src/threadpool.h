@@ -9,6 +9,7 @@
 #ifndef DS2_THREADPOOL_H
 #define DS2_THREADPOOL_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "ds2.h"
@@ -31,6 +32,13 @@ void ds2_pool_free(ds2_pool *pool);
  * machine has, as `nproc` counts), else the CPUs online; 0 if unknown (wasm). A pool with more threads than
  * this yields the CPU while it waits instead of spinning. */
 int32_t ds2_cpus_available(void);
+
+/* Dynamic shares: the next of n_chunks contiguous chunks of n items, [*r0, *r1), taken from *next (shared by the
+ * threads of one job, 0 at its start); 0 once all are taken. Threads that take chunks in turn instead of a fixed
+ * share let a descheduled or slower thread (a loaded machine, a browser's other threads on the same cores) hold
+ * the others up by at most one chunk. */
+#define DS2_POOL_CHUNKS_PER_THREAD 4
+int ds2_pool_take_chunk(atomic_int *next, int64_t n_chunks, int64_t n, int64_t *r0, int64_t *r1);
 
 /* The half-open share [*r0, *r1) of n items for worker ith of nth (contiguous, sizes differ by ≤ 1). */
 void ds2_pool_split(int64_t n, int32_t ith, int32_t nth, int64_t *r0, int64_t *r1);

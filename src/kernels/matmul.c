@@ -8,7 +8,6 @@
  * the activations and each weight row once and computes 4-row × 2-token tiles with vec_dot's bits.
  */
 #include <math.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,12 +102,9 @@ void ds2_matmul_q_rows(float *y, int64_t ldy, const void *W, int32_t wtype, cons
     }
 }
 
-/* A product's rows go out in up to CHUNKS_PER_THREAD·nth chunks of whole 4-row groups (the four-row kernels cover
- * every chunk, and an interleaved matrix, kernels.h DS2_TYPE_X4, can only be split there), which the threads take
- * in turn from an atomic counter: a thread that is descheduled or slower (a loaded machine, a browser's other
- * threads on the same cores) holds the others up by at most one chunk instead of half the product. Which thread
- * computes a row does not change its value. */
-#define CHUNKS_PER_THREAD 4
+/* A product's rows go out in chunks of whole 4-row groups that the threads take in turn (ds2_pool_take_chunk):
+ * the four-row kernels cover every chunk, and an interleaved matrix (kernels.h DS2_TYPE_X4) can only be split
+ * there. Which thread computes a row does not change its value. */
 typedef struct {
     float *y;
     int64_t ldy;
@@ -117,18 +113,15 @@ typedef struct {
     const void *qx;
     int64_t cols, rows, n_tok;
     int64_t n_chunks;
-    atomic_llong next; /* the next chunk to take */
+    atomic_int next; /* the next chunk to take */
 } matmul_job;
 
 static void matmul_worker(void *ctx, int32_t ith, int32_t nth) {
     (void)ith, (void)nth;
     matmul_job *j = (matmul_job *)ctx;
-    const int64_t groups = (j->rows + 3) / 4, n = j->n_chunks;
-    for (int64_t k; (k = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < n;) {
-        const int64_t r0 = 4 * (groups * k / n), g1 = groups * (k + 1) / n;
-        const int64_t r1 = 4 * g1 < j->rows ? 4 * g1 : j->rows;
-        ds2_matmul_q_rows(j->y, j->ldy, j->W, j->wtype, j->qx, j->cols, r0, r1, j->n_tok);
-    }
+    for (int64_t g0, g1; ds2_pool_take_chunk(&j->next, j->n_chunks, (j->rows + 3) / 4, &g0, &g1);)
+        ds2_matmul_q_rows(j->y, j->ldy, j->W, j->wtype, j->qx, j->cols, 4 * g0, 4 * g1 < j->rows ? 4 * g1 : j->rows,
+                          j->n_tok);
 }
 
 void ds2_matmul_q(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t wtype, const void *qx,
@@ -139,7 +132,7 @@ void ds2_matmul_q(ds2_pool *pool, float *y, int64_t ldy, const void *W, int32_t 
         ds2_matmul_q_rows(y, ldy, W, wtype, qx, cols, 0, rows, n_tok);
         return;
     }
-    const int64_t groups = (rows + 3) / 4, n_chunks = (int64_t)nth * CHUNKS_PER_THREAD;
+    const int64_t groups = (rows + 3) / 4, n_chunks = (int64_t)nth * DS2_POOL_CHUNKS_PER_THREAD;
     matmul_job job = {y, ldy, W, wtype, qx, cols, rows, n_tok, n_chunks < groups ? n_chunks : groups, 0};
     atomic_init(&job.next, 0);
     ds2_pool_run(pool, matmul_worker, &job);
