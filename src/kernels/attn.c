@@ -205,10 +205,13 @@ void ds2_mqa_mt(const ds2_mqa_args *a, int32_t ith, int32_t nth, float *shared, 
         round_f16(ops, qrow, D); /* an f16 cache gets an f16 query, as in the reference */
         for (int64_t i = 0; i < D; i++) qT[i * Hp + h] = (double)qrow[i];
     }
-    int64_t t0, t1;
-    ds2_pool_split((n_kv + TJ - 1) / TJ, ith, nth, &t0, &t1);
-    for (int64_t t = t0; t < t1; t++) {
-        const int32_t j0 = (int32_t)(t * TJ), nj = n_kv - j0 < TJ ? n_kv - j0 : TJ;
+    /* positions in groups of 4 (the scores kernels' row block), not whole tiles: 577 positions are 19 tiles,
+     * 10 and 9 of them (one of a single row) would make one thread do 25% more than the other */
+    int64_t g0, g1;
+    ds2_pool_split(((int64_t)n_kv + 3) / 4, ith, nth, &g0, &g1);
+    const int32_t r1 = (int32_t)(4 * g1 < n_kv ? 4 * g1 : n_kv);
+    for (int32_t j0 = (int32_t)(4 * g0); j0 < r1; j0 += TJ) {
+        const int32_t nj = r1 - j0 < TJ ? r1 - j0 : TJ;
         ops->load_tile_d(a, j0, nj, tile, ldt, 1);
         ops->scores_d(tile, nj, ldt, D, qT, Hp, H, s + j0, lds);
     }
