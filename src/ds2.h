@@ -233,6 +233,9 @@ void ds2_sampler_free(ds2_sampler *s);
 void ds2_sampler_reset(ds2_sampler *s);
 /* Picks the next id from n_vocab logits (not modified). -1 only for NULL arguments. */
 int32_t ds2_sampler_sample(ds2_sampler *s, const float *logits);
+/* The greedy pick without a sampler: the first index of the largest of n logits (NaNs never win); 0 for n <= 0
+ * or NULL. The same id as a greedy sampler without bias or penalties. */
+int32_t ds2_argmax(const float *logits, int32_t n);
 /* Records a token in the penalty window (call it for prompt tokens too if they should be penalised). */
 void ds2_sampler_accept(ds2_sampler *s, int32_t id);
 /* The candidates the last ds2_sampler_sample drew from, most likely first, with their final probabilities

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "kernels/kernels.h"
 #include "sampler.h"
 
 #define DS2_PENALTY_ALL 8192 /* penalty_last_n = -1 */
@@ -211,6 +212,8 @@ static void apply_penalties(ds2_sampler *s) {
     }
 }
 
+int32_t ds2_argmax(const float *logits, int32_t n) { return logits && n > 0 ? (int32_t)ds2_argmax_f32(logits, n) : 0; }
+
 int32_t ds2_sampler_sample(ds2_sampler *s, const float *logits) {
     if (!s || !logits) return -1;
     const int32_t V = s->n_vocab;
@@ -220,9 +223,7 @@ int32_t ds2_sampler_sample(ds2_sampler *s, const float *logits) {
     apply_penalties(s);
 
     if (p->temperature <= 0.0f) {
-        int32_t best = 0;
-        for (int32_t i = 1; i < V; i++)
-            if (s->work[i] > s->work[best]) best = i;
+        const int32_t best = (int32_t)ds2_argmax_f32(s->work, V);
         s->cand[0].id = best;
         s->cand[0].logit = s->work[best];
         s->prob[0] = 1.0;

@@ -240,6 +240,36 @@ TEST(attention_dots_vs_reference) {
            n_same_float, n_cases);
 }
 
+/* The greedy pick of the fast set == the reference's first index of the largest by `>`: every short length, a
+ * vocabulary-sized row, the largest value repeated (first one wins), ±0 ties, infinities, and NaNs anywhere,
+ * including x[0] (then nothing is larger and the answer is 0). */
+TEST(argmax_vs_reference) {
+    enum { MAXN = 32000 + 37 };
+    static float x[MAXN];
+    ds2_set_kernels("auto", NULL);
+    int cases = 0;
+    for (int rep = 0; rep < 400; rep++) {
+        const int64_t n = rep < 70 ? rep : rep % 10 == 0 ? MAXN - rep % 37 : 1 + (int64_t)(rng_u64() % 300);
+        fill_random(x, n, rep % 2 ? 1.0f : 1e-3f);
+        const int kind = rep % 7; /* 0 plain; 1 repeated maximum; 2 NaNs; 3 NaN first; 4 zeros of both signs;
+                                   * 5 infinities; 6 all −∞ but NaNs */
+        for (int64_t k = 0; k < n && kind; k++) {
+            const uint64_t u = rng_u64() % 16;
+            if (kind == 1 && u < 3) x[k] = 50.0f;
+            if (kind == 2 && u < 2) x[k] = NAN;
+            if (kind == 4) x[k] = u < 8 ? (u % 2 ? 0.0f : -0.0f) : -fabsf(x[k]);
+            if (kind == 5 && u < 2) x[k] = u ? INFINITY : -INFINITY;
+            if (kind == 6) x[k] = u < 3 ? NAN : -INFINITY;
+        }
+        if (kind == 3 && n > 0) x[0] = NAN;
+        const int64_t want = ds2_ref_argmax_f32(x, n), got = ds2_argmax_f32(x, n);
+        if (got != want) FAIL_("n=%lld kind %d: index %lld, reference %lld", (long long)n, kind, (long long)got, (long long)want);
+        cases++;
+    }
+    ASSERT_TRUE(ds2_argmax(NULL, 5) == 0 && ds2_argmax(x, 0) == 0);
+    printf("  %s: %d cases, the reference's index in all\n", ds2_kernels_name(), cases);
+}
+
 /* ds2_matmul with the fast set vs the reference set, 1..5 tokens, 1..4 threads, rows not a multiple of
  * anything. The fast result must be the same for every thread count. */
 TEST(matmul_vs_reference) {
@@ -386,6 +416,7 @@ int main(void) {
     RUN(vec_dot_vs_reference);
     RUN(activation_rounding_identical);
     RUN(attention_dots_vs_reference);
+    RUN(argmax_vs_reference);
     RUN(matmul_vs_reference);
 #ifndef DS2_TEST_NO_MODELS
     RUN(logits_vs_reference);

@@ -357,12 +357,7 @@ EXPORT int32_t ds2w_session_n_past(const ds2_session *s) { return s ? ds2_sessio
 EXPORT int32_t ds2w_session_n_ctx(const ds2_session *s) { return s ? ds2_session_n_ctx(s) : 0; }
 
 /* Index of the largest of n floats (first on ties, as the native CLI's greedy pick). */
-EXPORT int32_t ds2w_argmax(const float *x, int32_t n) {
-    int32_t best = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[best]) best = i;
-    return best;
-}
+EXPORT int32_t ds2w_argmax(const float *x, int32_t n) { return ds2_argmax(x, n); }
 
 /* ---- text: tokenizer, streaming detokenizer, chat template (issue 3's C API) ----------------------------- */
 /* size_t is 32-bit in wasm32, so the length outputs are plain uint32 slots in the heap for JS. */

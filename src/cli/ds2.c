@@ -119,13 +119,6 @@ static int cmd_info(const char *path) {
     return 0;
 }
 
-static int32_t argmax(const float *x, int32_t n) {
-    int32_t b = 0;
-    for (int32_t i = 1; i < n; i++)
-        if (x[i] > x[b]) b = i;
-    return b;
-}
-
 static void print_top5(const float *x, int32_t n) {
     int32_t top[5];
     int k = 0;
@@ -185,7 +178,7 @@ static int cmd_eval(const char *path, const char *tokens_arg, const char *logits
         }
     }
     if (n_gen > 0) {
-        int32_t next = argmax(logits + (size_t)(n - 1) * info.n_vocab, info.n_vocab);
+        int32_t next = ds2_argmax(logits + (size_t)(n - 1) * info.n_vocab, info.n_vocab);
         printf("greedy:");
         double g0 = now_s();
         for (int i = 0; i < n_gen; i++) {
@@ -197,7 +190,7 @@ static int cmd_eval(const char *path, const char *tokens_arg, const char *logits
                 fprintf(stderr, "\nds2: %s: %s\n", ds2_status_name(st), err.message);
                 goto done;
             }
-            next = argmax(logits, info.n_vocab);
+            next = ds2_argmax(logits, info.n_vocab);
         }
         double g1 = now_s();
         printf("\n");

@@ -111,6 +111,8 @@ float ds2_dot_f16_f32(int64_t n, const uint16_t *a, const float *b); /* a: IEEE 
 double ds2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+/* Index of the first largest of x[0..n) by `>` (NaNs never win; x[0] NaN gives 0; n ≤ 0 gives 0): a greedy pick */
+int64_t ds2_argmax_f32(const float *x, int64_t n);
 void ds2_axpy_f32(int64_t n, float alpha, const float *x, float *y);   /* y += alpha·x */
 void ds2_axpy_f16(int64_t n, float alpha, const uint16_t *x, float *y);
 void ds2_f32_to_f16_row(const float *x, uint16_t *y, int64_t n);

@@ -192,6 +192,13 @@ double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, 
     return acc;
 }
 
+int64_t ds2_ref_argmax_f32(const float *x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return best;
+}
+
 float ds2_dot_f32(int64_t n, const float *a, const float *b) {
     double sum = 0.0;
     for (int64_t i = 0; i < n; i++) sum += (double)(a[i] * b[i]);

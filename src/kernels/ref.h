@@ -62,6 +62,7 @@ void ds2_ref_bf16_from_float(const float *x, void *y, int64_t n);
 double ds2_ref_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_ref_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+int64_t ds2_ref_argmax_f32(const float *x, int64_t n); /* kernels.h ds2_argmax_f32 */
 
 /* ---- quant_ref.c: dot products (weight type · partner type) and block types ---- */
 void ds2_ref_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);
