@@ -270,6 +270,45 @@ TEST(argmax_vs_reference) {
     printf("  %s: %d cases, the reference's index in all\n", ds2_kernels_name(), cases);
 }
 
+/* Softmax rows and SwiGLU of the fast set == the reference's bits (ggml's exp lane for lane): every length up to 70
+ * and longer rows, masked tails (n_row > n, and rows whose length is no multiple of 4), −∞ entries, arguments
+ * whose exp needs the rescaled or saturated paths (|x·log2 e| > 126 / 192), NaN. */
+TEST(softmax_swiglu_vs_reference) {
+    enum { MAXN = 1200 };
+    static float x[MAXN], r[MAXN], f[MAXN], g[MAXN], u[MAXN];
+    int cases = 0;
+    for (int rep = 0; rep < 500; rep++) {
+        const int64_t n = rep < 70 ? rep : 1 + (int64_t)(rng_u64() % (MAXN - 8));
+        const int64_t n_row = rep % 3 == 0 ? n : rep % 3 == 1 ? (n + 3) / 4 * 4 : n + (int64_t)(rng_u64() % 7);
+        const float scale = rep % 5 == 0 ? 60.0f : rep % 5 == 1 ? 150.0f : 3.0f; /* 150: exp's rescaled paths */
+        fill_random(x, n, scale);
+        fill_random(u, n, 1.0f);
+        for (int64_t k = 0; k < n; k++) {
+            const uint64_t c = rng_u64() % 64;
+            if (c == 0) x[k] = -INFINITY;
+            if (c == 1 && rep % 7 == 0) x[k] = NAN;
+            if (c == 2) x[k] = -100.0f - (float)(rng_u64() % 60); /* −100..−160: |n| past 126 / 192 */
+            g[k] = x[k];
+        }
+        for (int set = 0; set < 2; set++) {
+            float *y = set ? f : r;
+            ds2_set_kernels(set ? "auto" : "ref", NULL);
+            memcpy(y, x, (size_t)n * sizeof(float));
+            ds2_softmax_row(y, n, n_row);
+            if (set && memcmp(r, f, (size_t)n * sizeof(float)) != 0)
+                FAIL_("softmax n=%lld n_row=%lld scale %g: not the reference's bits", (long long)n, (long long)n_row, scale);
+        }
+        for (int set = 0; set < 2; set++) {
+            ds2_set_kernels(set ? "auto" : "ref", NULL);
+            ds2_swiglu(set ? f : r, g, u, n);
+        }
+        if (memcmp(r, f, (size_t)n * sizeof(float)) != 0)
+            FAIL_("swiglu n=%lld scale %g: not the reference's bits", (long long)n, scale);
+        cases++;
+    }
+    printf("  %s: %d rows, softmax and swiglu identical to the reference\n", ds2_kernels_name(), cases);
+}
+
 /* ds2_matmul with the fast set vs the reference set, 1..5 tokens, 1..4 threads, rows not a multiple of
  * anything. The fast result must be the same for every thread count. */
 TEST(matmul_vs_reference) {
@@ -417,6 +456,7 @@ int main(void) {
     RUN(activation_rounding_identical);
     RUN(attention_dots_vs_reference);
     RUN(argmax_vs_reference);
+    RUN(softmax_swiglu_vs_reference);
     RUN(matmul_vs_reference);
 #ifndef DS2_TEST_NO_MODELS
     RUN(logits_vs_reference);

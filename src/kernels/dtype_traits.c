@@ -56,9 +56,11 @@ typedef struct {
     ds2_gemm_fn gemm[DS2_DTYPE_COUNT]; /* kernels.h ds2_gemm_get (none in the reference set) */
     const ds2_mqa_ops *mqa_ops;        /* attn.h ds2_mqa_ops_get (none in the reference set) */
     int64_t (*argmax_f32)(const float *x, int64_t n); /* kernels.h ds2_argmax_f32 */
+    void (*softmax_row)(float *x, int64_t n, int64_t n_row); /* kernels.h ds2_softmax_row */
+    void (*swiglu)(float *out, const float *g, const float *u, int64_t n); /* kernels.h ds2_swiglu */
 } vec_ops;
 static const vec_ops k_ref_ops = {ds2_ref_dot_f32_acc, ds2_ref_dot_f16_f32_acc, ds2_ref_dot_f16_f16_acc, {0},
-                                  ds2_mqa_ref, {0}, NULL, ds2_ref_argmax_f32};
+                                  ds2_mqa_ref, {0}, NULL, ds2_ref_argmax_f32, ds2_ref_softmax_row, ds2_ref_swiglu};
 
 static ds2_type_traits k_best[DS2_DTYPE_COUNT];
 static vec_ops k_best_ops;
@@ -172,6 +174,8 @@ static void build_best(void) {
     k_best_ops.mqa = ds2_simd128_mqa;
     k_best_ops.mqa_ops = &ds2_simd128_mqa_ops;
     k_best_ops.argmax_f32 = ds2_simd128_argmax_f32;
+    k_best_ops.softmax_row = ds2_simd128_softmax_row;
+    k_best_ops.swiglu = ds2_simd128_swiglu;
     k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_simd128_vec_dot_q8_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_0] = ds2_simd128_vec_dot_q4_0_q8_0_x4;
     k_best_ops.vec_dot_x4[DS2_Q4_K] = ds2_simd128_vec_dot_q4_k_q8_k_x4;
@@ -263,6 +267,8 @@ double ds2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, doub
 void ds2_mqa(const ds2_mqa_args *a, int64_t h0, int64_t h1, float *scratch) { active_ops()->mqa(a, h0, h1, scratch); }
 const ds2_mqa_ops *ds2_mqa_ops_get(void) { return active_ops()->mqa_ops; }
 int64_t ds2_argmax_f32(const float *x, int64_t n) { return active_ops()->argmax_f32(x, n); }
+void ds2_softmax_row(float *x, int64_t n, int64_t n_row) { active_ops()->softmax_row(x, n, n_row); }
+void ds2_swiglu(float *out, const float *g, const float *u, int64_t n) { active_ops()->swiglu(out, g, u, n); }
 
 const ds2_type_traits *ds2_type_traits_ref_get(int32_t type) { return lookup(k_ref, type); }
 

@@ -129,7 +129,7 @@ static inline float ggml_expf_lane(float x) {
     return (s2 * j + s2) * s1;
 }
 
-void ds2_softmax_row(float *x, int64_t n, int64_t n_row) {
+void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row) {
     if (n <= 0) return;
     if (n_row < n) n_row = n;
     float max = -INFINITY;
@@ -159,7 +159,7 @@ void ds2_softmax_row(float *x, int64_t n, int64_t n_row) {
 
 void ds2_softmax(float *x, int64_t n) { ds2_softmax_row(x, n, n); }
 
-void ds2_swiglu(float *out, const float *g, const float *u, int64_t n) {
+void ds2_ref_swiglu(float *out, const float *g, const float *u, int64_t n) {
     int64_t i = 0;
     for (; i + 3 < n; i += 4) {
         for (int l = 0; l < 4; l++) {

@@ -63,6 +63,10 @@ double ds2_ref_dot_f32_acc(int64_t n, const float *a, const float *b, double acc
 double ds2_ref_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 int64_t ds2_ref_argmax_f32(const float *x, int64_t n); /* kernels.h ds2_argmax_f32 */
+/* kernels.h ds2_softmax_row / ds2_swiglu: ggml's SSE2 arithmetic lane by lane, which the SIMD sets repeat 4 lanes
+ * at a time (same float operations, so the same bits) */
+void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row);
+void ds2_ref_swiglu(float *out, const float *g, const float *u, int64_t n);
 
 /* ---- quant_ref.c: dot products (weight type · partner type) and block types ---- */
 void ds2_ref_vec_dot_f32_f32(int64_t n, float *s, const void *w, const void *a);

@@ -115,6 +115,8 @@ double ds2_simd128_dot_f32_acc(int64_t n, const float *a, const float *b, double
 double ds2_simd128_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_simd128_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 int64_t ds2_simd128_argmax_f32(const float *x, int64_t n);
+void ds2_simd128_softmax_row(float *x, int64_t n, int64_t n_row);
+void ds2_simd128_swiglu(float *out, const float *g, const float *u, int64_t n);
 DS2_GEMM_DECL(simd128, q4_0)
 DS2_GEMM_DECL(simd128, q5_0)
 DS2_GEMM_DECL(simd128, q8_0)
