@@ -216,6 +216,104 @@ double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b,
     return acc;
 }
 
+/* ---- softmax and SwiGLU: ggml_v_expf eight lanes at a time -----------------------------------------------
+ * ggml's SSE2 exp (the reference, ref.c, evaluates it lane by lane) with the same unfused float operations on
+ * 8 lanes: every lane gets the reference's bits. */
+static inline __m256 expf8_avx2(__m256 x) {
+    const __m256 r = _mm256_set1_ps(0x1.8p23f);
+    const __m256 z = _mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(0x1.715476p+0f)), r);
+    const __m256 n = _mm256_sub_ps(z, r);
+    const __m256 b = _mm256_sub_ps(_mm256_sub_ps(x, _mm256_mul_ps(n, _mm256_set1_ps(0x1.62e4p-1f))),
+                                   _mm256_mul_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+    const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1.0f))));
+    const __m256 u = _mm256_mul_ps(b, b);
+    const __m256 j = _mm256_add_ps(
+        _mm256_mul_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(0x1.0e4020p-7f), b),
+                                                                _mm256_set1_ps(0x1.573e2ep-5f)),
+                                                  u),
+                                    _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(0x1.555e66p-3f), b),
+                                                  _mm256_set1_ps(0x1.fffdb6p-2f))),
+                      u),
+        _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+    const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), n);
+    const __m256 big = _mm256_cmp_ps(an, _mm256_set1_ps(126.0f), _CMP_GT_OQ); /* false for NaN, as !(an > 126) */
+    const __m256 normal = _mm256_add_ps(_mm256_mul_ps(j, k), k);
+    if (!_mm256_movemask_ps(big)) return normal;
+    /* |n| > 126: 2^n in two factors; |n| > 192: saturated (0 or inf) */
+    const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+                                       _mm256_set1_epi32((int32_t)0x82000000u));
+    const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+    const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+    const __m256 huge = _mm256_cmp_ps(an, _mm256_set1_ps(192.0f), _CMP_GT_OQ);
+    const __m256 scaled =
+        _mm256_blendv_ps(_mm256_mul_ps(_mm256_add_ps(_mm256_mul_ps(s2, j), s2), s1), _mm256_mul_ps(s1, s1), huge);
+    return _mm256_blendv_ps(normal, scaled, big);
+}
+
+/* (e0 + e1) + (e2 + e3) of a group of 4, as the reference sums each group in float */
+static inline float group_sum4(__m128 e) {
+    const __m128 p = _mm_hadd_ps(e, e);
+    return _mm_cvtss_f32(_mm_hadd_ps(p, p));
+}
+
+void ds2_avx2_softmax_row(float *x, int64_t n, int64_t n_row) {
+    if (n <= 0) return;
+    if (n_row < n) n_row = n;
+    /* maxps(v, m) = v > m ? v : m per lane, the reference's step; which zero a lane keeps does not matter
+     * (x − (+0) and x − (−0) differ only for x = ±0, whose exp is 1 either way) */
+    float max = -INFINITY;
+    int64_t i = 0;
+    if (n >= 8) {
+        __m256 m = _mm256_set1_ps(-INFINITY);
+        for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);
+        float lanes[8];
+        _mm256_storeu_ps(lanes, m);
+        for (int l = 0; l < 8; l++) max = lanes[l] > max ? lanes[l] : max;
+    }
+    for (; i < n; i++) max = x[i] > max ? x[i] : max;
+    const __m256 vmax = _mm256_set1_ps(max);
+    double sum = 0.0;
+    for (i = 0; i + 3 < n_row; i += 4) { /* groups of 4; entries at or beyond n are masked: exp = 0 */
+        if (i + 8 <= n) {
+            const __m256 e = expf8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+            _mm256_storeu_ps(x + i, e);
+            sum += (double)group_sum4(_mm256_castps256_ps128(e));
+            sum += (double)group_sum4(_mm256_extractf128_ps(e, 1));
+            i += 4;
+            continue;
+        }
+        float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+        for (int64_t l = i; l < n && l < i + 4; l++) t[l - i] = x[l];
+        _mm256_storeu_ps(t, expf8_avx2(_mm256_sub_ps(_mm256_loadu_ps(t), vmax)));
+        for (int64_t l = 0; l < 4; l++) {
+            if (i + l < n) x[i + l] = t[l];
+            else t[l] = 0.0f;
+        }
+        sum += (double)group_sum4(_mm_loadu_ps(t));
+    }
+    for (; i < n; i++) { /* a row whose length is not a multiple of 4: the reference's libm tail */
+        const float e = expf(x[i] - max);
+        x[i] = e;
+        sum += (double)e;
+    }
+    const float inv = (float)(1.0 / sum);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+void ds2_avx2_swiglu(float *out, const float *g, const float *u, int64_t n) {
+    int64_t i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 gi = _mm256_loadu_ps(g + i);
+        const __m256 silu = _mm256_div_ps(gi, _mm256_add_ps(one, expf8_avx2(_mm256_sub_ps(_mm256_setzero_ps(), gi))));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(u + i)));
+    }
+    ds2_ref_swiglu(out + i, g + i, u + i, n - i); /* the last < 8: the reference's groups of 4 and libm tail */
+}
+
 /* ---- four rows at once (vec_dot_x4) ----------------------------------------------------------------------
  * Same per-row arithmetic as above, four rows sharing each activation block: the four int sums are reduced
  * together (hadd tree), the scale products d_w·d_a and the float accumulations run in the four lanes of one

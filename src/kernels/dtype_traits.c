@@ -117,6 +117,8 @@ static void build_best(void) {
         k_best_ops.dot_f32_acc = ds2_avx2_dot_f32_acc;
         k_best_ops.dot_f16_f32_acc = ds2_avx2_dot_f16_f32_acc;
         k_best_ops.dot_f16_f16_acc = ds2_avx2_dot_f16_f16_acc;
+        k_best_ops.softmax_row = ds2_avx2_softmax_row;
+        k_best_ops.swiglu = ds2_avx2_swiglu;
         k_best_ops.mqa = ds2_avx2_mqa;
         k_best_ops.mqa_ops = &ds2_avx2_mqa_ops;
         k_best_ops.vec_dot_x4[DS2_Q8_0] = ds2_avx2_vec_dot_q8_0_q8_0_x4;

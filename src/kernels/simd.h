@@ -65,6 +65,8 @@ void ds2_avx2_f16_to_f64(const uint16_t *h, int64_t n, double *d); /* halves wid
 double ds2_avx2_dot_f32_acc(int64_t n, const float *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_avx2_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
+void ds2_avx2_softmax_row(float *x, int64_t n, int64_t n_row);
+void ds2_avx2_swiglu(float *out, const float *g, const float *u, int64_t n);
 DS2_GEMM_DECL(avx2, q4_0)
 DS2_GEMM_DECL(avx2, q5_0)
 DS2_GEMM_DECL(avx2, q8_0)
