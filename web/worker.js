@@ -27,14 +27,14 @@ if (typeof WorkerGlobalScope !== 'undefined' && typeof self !== 'undefined' && s
 }
 
 // setImmediate (Node) / a MessageChannel tick (browsers): a macrotask, so queued 'abort' messages run first
-// Long work without awaits (a load from memory, a non-streamed generation) ticks at least this often.
-const TICK_EVERY_MS = 30;
 const tick = typeof setImmediate === 'function' ? () => new Promise((r) => setImmediate(r)) : (() => {
     const ch = new MessageChannel();
     const waiting = [];
     ch.port1.onmessage = () => { const r = waiting.shift(); if (r) r(); };
     return () => new Promise((r) => { waiting.push(r); ch.port2.postMessage(0); });
 })();
+// Long work without awaits (a load from memory, a non-streamed generation) ticks at least this often.
+const TICK_EVERY_MS = 30;
 
 // ---- state ----------------------------------------------------------------------------------------------
 const state = {
