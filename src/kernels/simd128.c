@@ -1124,7 +1124,11 @@ static inline __attribute__((always_inline)) void f16_rows_t(const int T, int64_
         y[t * ldy] = (float)sum;
     }
 }
-static void f16_rows_simd128(int T, int64_t n, const uint16_t *w, const double *a, int64_t lda, float *y, int64_t ldy) {
+/* Not inlined into the gemm driver: with it inlined, Chromium 156's V8 compiled the driver (the same wasm bytes but
+ * for two callee indices) into code that ran one-token F16 products at 58% speed in some builds of the module and
+ * not others (big F16 decode, 1 thread: 6.3 against 11.0 tok/s; `--no-wasm-inlining-call-indirect` restored it).
+ * As a function of its own the hot loop is compiled alone, whatever the driver around it becomes: 11.4 tok/s. */
+__attribute__((noinline)) static void f16_rows_simd128(int T, int64_t n, const uint16_t *w, const double *a, int64_t lda, float *y, int64_t ldy) {
     if (T == 3) f16_rows_t(3, n, w, a, lda, y, ldy);
     else if (T == 2) f16_rows_t(2, n, w, a, lda, y, ldy);
     else f16_rows_t(1, n, w, a, lda, y, ldy);
