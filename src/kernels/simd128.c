@@ -95,8 +95,8 @@ int64_t ds2_simd128_argmax_f32(const float *x, int64_t n) {
 
 /* ---- softmax and SwiGLU: ggml_v_expf four lanes at a time ------------------------------------------------
  * The reference (ref.c) evaluates ggml's SSE2 exp lane by lane; these are the same float operations on f32x4,
- * in the same order and unfused, so every lane gets the reference's bits. In Chromium a decode-depth softmax
- * row (16 heads × 577) took 95 µs of a 1.3 ms attention call with the scalar lanes. */
+ * in the same order and unfused, so every lane gets the reference's bits. In Chromium the 16 softmax rows of a
+ * decode attention call at depth 577 took 95 µs (of 1.3 ms) with scalar lanes, ~50 µs with these. */
 static inline v128_t expf4_simd128(v128_t x) {
     const v128_t r = wasm_f32x4_splat(0x1.8p23f);
     const v128_t z = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(0x1.715476p+0f)), r);
