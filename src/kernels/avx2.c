@@ -274,30 +274,14 @@ void ds2_avx2_softmax_row(float *x, int64_t n, int64_t n_row) {
     for (; i < n; i++) max = x[i] > max ? x[i] : max;
     const __m256 vmax = _mm256_set1_ps(max);
     double sum = 0.0;
-    for (i = 0; i + 3 < n_row; i += 4) { /* groups of 4; entries at or beyond n are masked: exp = 0 */
-        if (i + 8 <= n) {
-            const __m256 e = expf8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
-            _mm256_storeu_ps(x + i, e);
-            sum += (double)group_sum4(_mm256_castps256_ps128(e));
-            sum += (double)group_sum4(_mm256_extractf128_ps(e, 1));
-            i += 4;
-            continue;
-        }
-        float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-        for (int64_t l = i; l < n && l < i + 4; l++) t[l - i] = x[l];
-        _mm256_storeu_ps(t, expf8_avx2(_mm256_sub_ps(_mm256_loadu_ps(t), vmax)));
-        for (int64_t l = 0; l < 4; l++) {
-            if (i + l < n) x[i + l] = t[l];
-            else t[l] = 0.0f;
-        }
-        sum += (double)group_sum4(_mm_loadu_ps(t));
+    for (i = 0; i + 8 <= n; i += 8) { /* two whole groups of 4, each summed in float, then added to the double */
+        const __m256 e = expf8_avx2(_mm256_sub_ps(_mm256_loadu_ps(x + i), vmax));
+        _mm256_storeu_ps(x + i, e);
+        sum += (double)group_sum4(_mm256_castps256_ps128(e));
+        sum += (double)group_sum4(_mm256_extractf128_ps(e, 1));
     }
-    for (; i < n; i++) { /* a row whose length is not a multiple of 4: the reference's libm tail */
-        const float e = expf(x[i] - max);
-        x[i] = e;
-        sum += (double)e;
-    }
-    const float inv = (float)(1.0 / sum);
+    /* the last group(s), masked or not, and a libm tail, as the reference does them */
+    const float inv = (float)(1.0 / ds2_ref_softmax_exp_from(x, i, n, n_row, max, sum));
     const __m256 vinv = _mm256_set1_ps(inv);
     for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
     for (; i < n; i++) x[i] *= inv;

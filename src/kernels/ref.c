@@ -129,13 +129,7 @@ static inline float ggml_expf_lane(float x) {
     return (s2 * j + s2) * s1;
 }
 
-void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row) {
-    if (n <= 0) return;
-    if (n_row < n) n_row = n;
-    float max = -INFINITY;
-    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
-    double sum = 0.0;
-    int64_t i = 0;
+double ds2_ref_softmax_exp_from(float *x, int64_t i, int64_t n, int64_t n_row, float max, double sum) {
     for (; i + 3 < n_row; i += 4) { /* groups of 4; entries at or beyond n are masked: exp = 0 */
         float e[4];
         for (int l = 0; l < 4; l++) {
@@ -153,7 +147,15 @@ void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row) {
         x[i] = e;
         sum += (double)e;
     }
-    const float inv = (float)(1.0 / sum);
+    return sum;
+}
+
+void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row) {
+    if (n <= 0) return;
+    if (n_row < n) n_row = n;
+    float max = -INFINITY;
+    for (int64_t i = 0; i < n; i++) max = x[i] > max ? x[i] : max;
+    const float inv = (float)(1.0 / ds2_ref_softmax_exp_from(x, 0, n, n_row, max, 0.0));
     for (int64_t k = 0; k < n; k++) x[k] *= inv;
 }
 

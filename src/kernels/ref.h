@@ -66,6 +66,10 @@ int64_t ds2_ref_argmax_f32(const float *x, int64_t n); /* kernels.h ds2_argmax_f
 /* kernels.h ds2_softmax_row / ds2_swiglu: ggml's SSE2 arithmetic lane by lane, which the SIMD sets repeat 4 lanes
  * at a time (same float operations, so the same bits) */
 void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row);
+/* the reference's exponentials from x[i] on (i a multiple of 4: groups of 4, the masked last one, the libm tail),
+ * each x[k] − max replaced by its exp; returns sum plus their double sum in the reference's order. The SIMD forms
+ * take the whole groups and leave the rest to it. */
+double ds2_ref_softmax_exp_from(float *x, int64_t i, int64_t n, int64_t n_row, float max, double sum);
 void ds2_ref_swiglu(float *out, const float *g, const float *u, int64_t n);
 
 /* ---- quant_ref.c: dot products (weight type · partner type) and block types ---- */

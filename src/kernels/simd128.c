@@ -145,32 +145,15 @@ void ds2_simd128_softmax_row(float *x, int64_t n, int64_t n_row) {
     for (; i < n; i++) max = x[i] > max ? x[i] : max;
     const v128_t vmax = wasm_f32x4_splat(max);
     double sum = 0.0;
-    for (i = 0; i + 3 < n_row; i += 4) { /* groups of 4; entries at or beyond n are masked: exp = 0 */
-        v128_t e;
-        if (i + 4 <= n) {
-            e = expf4_simd128(wasm_f32x4_sub(wasm_v128_load(x + i), vmax));
-            wasm_v128_store(x + i, e);
-        } else {
-            float t[4] = {0, 0, 0, 0};
-            for (int64_t l = i; l < n; l++) t[l - i] = x[l];
-            e = expf4_simd128(wasm_f32x4_sub(wasm_v128_load(t), vmax));
-            wasm_v128_store(t, e);
-            for (int64_t l = 0; l < 4; l++) {
-                if (i + l < n) x[i + l] = t[l];
-                else t[l] = 0.0f;
-            }
-            e = wasm_v128_load(t);
-        }
+    for (i = 0; i + 4 <= n; i += 4) { /* whole groups of 4, each summed in float, then added to the double */
+        const v128_t e = expf4_simd128(wasm_f32x4_sub(wasm_v128_load(x + i), vmax));
+        wasm_v128_store(x + i, e);
         const float s = (wasm_f32x4_extract_lane(e, 0) + wasm_f32x4_extract_lane(e, 1)) +
                         (wasm_f32x4_extract_lane(e, 2) + wasm_f32x4_extract_lane(e, 3));
         sum += (double)s;
     }
-    for (; i < n; i++) { /* a row whose length is not a multiple of 4: the reference's libm tail */
-        const float e = expf(x[i] - max);
-        x[i] = e;
-        sum += (double)e;
-    }
-    const float inv = (float)(1.0 / sum);
+    /* a masked last group and a libm tail, as the reference does them */
+    const float inv = (float)(1.0 / ds2_ref_softmax_exp_from(x, i, n, n_row, max, sum));
     const v128_t vinv = wasm_f32x4_splat(inv);
     for (i = 0; i + 4 <= n; i += 4) wasm_v128_store(x + i, wasm_f32x4_mul(wasm_v128_load(x + i), vinv));
     for (; i < n; i++) x[i] *= inv;
@@ -184,7 +167,7 @@ void ds2_simd128_swiglu(float *out, const float *g, const float *u, int64_t n) {
         const v128_t silu = wasm_f32x4_div(gi, wasm_f32x4_add(one, expf4_simd128(wasm_f32x4_sub(zero, gi))));
         wasm_v128_store(out + i, wasm_f32x4_mul(silu, ui));
     }
-    for (; i < n; i++) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    ds2_ref_swiglu(out + i, g + i, u + i, n - i); /* the last < 4: the reference's libm tail */
 }
 
 /* ---- F32 · F32, F16 · F16: float products, double lanes --------------------------------------------------- */
