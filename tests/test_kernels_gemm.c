@@ -178,38 +178,55 @@ AVX2_GEMM(q6_k)
 AVX2_GEMM(q3_k)
 AVX2_GEMM(q4_k)
 AVX2_GEMM(q5_k)
-void ds2_avx2_vec_dot_q4_0_q8_0_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
-/* the same for the plain AVX2 four-row Q4_0 decode dot (VNNI CPUs run a VNNI copy): 1..21 blocks (odd counts
- * take the single-block tail), row-major and interleaved rows at odd addresses, bits of four reference dots */
-TEST(avx2_q4_0_x4_vs_reference) {
+#define AVX2_X4(name) \
+    void ds2_avx2_vec_dot_##name##_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+AVX2_X4(q4_0_q8_0)
+AVX2_X4(q4_k_q8_k)
+AVX2_X4(q5_k_q8_k)
+AVX2_X4(q6_k_q8_k)
+/* the same for the plain AVX2 four-row decode dots that VNNI / VBMI CPUs replace: 1..21 blocks (Q4_0's odd
+ * counts take the single-block tail), row-major and interleaved rows at odd addresses, bits of four reference
+ * dots */
+TEST(avx2_x4_vs_reference) {
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma") || !__builtin_cpu_supports("f16c")) {
         printf("  no AVX2 here: nothing to check\n");
         return;
     }
-    enum { MAXB = 21 };
-    static uint8_t w[4 * MAXB * 18 + 64], wi[4 * MAXB * 18 + 64], qa[MAXB * 34 + 8];
-    static float x[MAXB * 32];
-    const ds2_type_traits *r = ds2_type_traits_ref_get(DS2_Q4_0), *ra = ds2_type_traits_ref_get(DS2_Q8_0);
-    int n_cases = 0;
-    for (int nb = 1; nb <= MAXB; nb++)
-        for (int rep = 0; rep < 8; rep++) {
-            const int64_t n = 32 * (int64_t)nb;
-            const size_t ow = 1 + (size_t)rep % 5, row = (size_t)nb * 18;
-            random_rows(DS2_Q4_0, w + ow, 4 * row);
-            for (int k = 0; k < 4; k++) /* interleaved copy: block b of row k at b·72 + k·18 */
-                for (int b = 0; b < nb; b++) memcpy(wi + ow + (size_t)b * 72 + (size_t)k * 18, w + ow + k * row + (size_t)b * 18, 18);
-            for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * (rep % 3 ? 1.0f : 40.0f);
-            ra->from_float(x, qa + 3, n);
-            float want[4], got[4], goti[4];
-            for (int k = 0; k < 4; k++) r->vec_dot(n, &want[k], w + ow + k * row, qa + 3);
-            ds2_avx2_vec_dot_q4_0_q8_0_x4(n, got, w + ow, row, 18, qa + 3);
-            ds2_avx2_vec_dot_q4_0_q8_0_x4(n, goti, wi + ow, 18, 72, qa + 3);
-            if (memcmp(got, want, sizeof want) != 0 || memcmp(goti, want, sizeof want) != 0)
-                FAIL_("Q4_0 x4, %d blocks: %.9g %.9g (interleaved %.9g) vs reference %.9g", nb, got[0], got[3], goti[0], want[0]);
-            n_cases++;
-        }
-    printf("  Q4_0 AVX2 four-row dot: %d cases, row-major and interleaved, bit-identical\n", n_cases);
+    const struct { int32_t wt; ds2_vec_dot_x4_fn fn; } forms[] = {
+        {DS2_Q4_0, ds2_avx2_vec_dot_q4_0_q8_0_x4}, {DS2_Q4_K, ds2_avx2_vec_dot_q4_k_q8_k_x4},
+        {DS2_Q5_K, ds2_avx2_vec_dot_q5_k_q8_k_x4}, {DS2_Q6_K, ds2_avx2_vec_dot_q6_k_q8_k_x4}};
+    enum { MAXB = 21, MAXBB = 210, MAXBL = 256 };
+    static uint8_t w[4 * MAXB * MAXBB + 64], wi[4 * MAXB * MAXBB + 64], qa[MAXB * 292 + 8];
+    static float x[MAXB * MAXBL];
+    for (size_t f = 0; f < sizeof forms / sizeof forms[0]; f++) {
+        const int32_t wt = forms[f].wt;
+        const ds2_type_traits *r = ds2_type_traits_ref_get(wt), *ra = ds2_type_traits_ref_act_get(r->vec_dot_type);
+        const size_t bb = (size_t)ds2_dtype_info_get(wt)->block_bytes;
+        const int64_t bl = block_len(wt);
+        int n_cases = 0;
+        for (int nb = 1; nb <= MAXB; nb++)
+            for (int rep = 0; rep < 8; rep++) {
+                const int64_t n = bl * (int64_t)nb;
+                const size_t ow = 1 + (size_t)rep % 5, row = (size_t)nb * bb;
+                random_rows(wt, w + ow, 4 * row);
+                for (int k = 0; k < 4; k++) /* interleaved copy: block b of row k at (4b + k)·bb */
+                    for (int b = 0; b < nb; b++)
+                        memcpy(wi + ow + (size_t)(4 * b + k) * bb, w + ow + k * row + (size_t)b * bb, bb);
+                for (int64_t i = 0; i < n; i++) x[i] = rng_normalish() * (rep % 3 ? 1.0f : 40.0f);
+                ra->from_float(x, qa + 3, n);
+                float want[4], got[4], goti[4];
+                for (int k = 0; k < 4; k++) r->vec_dot(n, &want[k], w + ow + k * row, qa + 3);
+                forms[f].fn(n, got, w + ow, row, bb, qa + 3);
+                forms[f].fn(n, goti, wi + ow, bb, 4 * bb, qa + 3);
+                if (memcmp(got, want, sizeof want) != 0 || memcmp(goti, want, sizeof want) != 0)
+                    FAIL_("%s x4, %d blocks: %.9g %.9g (interleaved %.9g) vs reference %.9g", ds2_dtype_name(wt), nb,
+                          got[0], got[3], goti[0], want[0]);
+                n_cases++;
+            }
+        printf("  %-6s AVX2 four-row dot: %d cases, row-major and interleaved, bit-identical\n", ds2_dtype_name(wt),
+               n_cases);
+    }
 }
 
 TEST(avx2_tiles_vs_reference) {
@@ -344,7 +361,7 @@ int main(void) {
     RUN(reference_has_no_gemm);
     RUN(gemm_vs_reference);
 #if defined(__x86_64__) && !defined(__EMSCRIPTEN__) && defined(__GNUC__)
-    RUN(avx2_q4_0_x4_vs_reference);
+    RUN(avx2_x4_vs_reference);
     RUN(avx2_tiles_vs_reference);
 #endif
     RUN(matmul_many_tokens_vs_reference);

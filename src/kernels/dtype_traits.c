@@ -79,6 +79,7 @@ static int cpu_has_avx512_vnni(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
 }
+static int cpu_has_avx512_vbmi(void) { return __builtin_cpu_supports("avx512vbmi"); }
 #endif
 
 static void build_best(void) {
@@ -145,6 +146,11 @@ static void build_best(void) {
             k_best_ops.gemm[DS2_Q3_K] = ds2_avx2_gemm_q3_k_vnni;
             k_best_ops.gemm[DS2_Q4_K] = ds2_avx2_gemm_q4_k_vnni;
             k_best_ops.gemm[DS2_Q5_K] = ds2_avx2_gemm_q5_k_vnni;
+            if (cpu_has_avx512_vbmi()) { /* Ice Lake, Zen 4 and later: one-instruction byte permutation */
+                k_best_ops.vec_dot_x4[DS2_Q4_K] = ds2_avx2_vec_dot_q4_k_q8_k_x4_vbmi;
+                k_best_ops.vec_dot_x4[DS2_Q5_K] = ds2_avx2_vec_dot_q5_k_q8_k_x4_vbmi;
+                k_best_ops.vec_dot_x4[DS2_Q6_K] = ds2_avx2_vec_dot_q6_k_q8_k_x4_vbmi;
+            }
         }
         k_best_name = "avx2";
     }

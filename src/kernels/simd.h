@@ -4,7 +4,8 @@
  *  - avx2.c    (x86-64; compiled with -mavx2 -mfma -mf16c for that file alone, DS2_HAVE_AVX2 set for the
  *               library): chosen at run time when cpuid reports AVX2+FMA+F16C, so one binary runs anywhere.
  *               Its *_vnni GEMM tiles carry a target attribute for AVX-512 VL/BW/VNNI (256-bit registers) and
- *               replace the plain tiles only where cpuid reports those too (tests call both).
+ *               replace the plain tiles only where cpuid reports those too, as the *_vbmi K-quant four-row
+ *               decode dots do where it also reports VBMI (tests call both forms).
  *  - simd128.c (wasm with -msimd128, __wasm_simd128__): wasm has no run-time feature detection, so the build
  *               decides. (No relaxed-SIMD variant yet: Debian 12's clang 14 has no relaxed dot intrinsic.)
  * Numerics against the scalar reference (quant_ref.c), which tests/test_simd.c checks on random shapes:
@@ -58,6 +59,13 @@ void ds2_avx2_vec_dot_q4_0_q8_0_x4_vnni(int64_t n, float *s, const void *w, size
 void ds2_avx2_vec_dot_q4_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q5_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
 void ds2_avx2_vec_dot_q6_k_q8_k_x4(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep, const void *a);
+/* AVX-512 VBMI + VNNI + VL forms of the K-quant four-row dots: only where cpuid has them */
+void ds2_avx2_vec_dot_q4_k_q8_k_x4_vbmi(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep,
+                                        const void *a);
+void ds2_avx2_vec_dot_q5_k_q8_k_x4_vbmi(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep,
+                                        const void *a);
+void ds2_avx2_vec_dot_q6_k_q8_k_x4_vbmi(int64_t n, float *s, const void *w, size_t w_stride, size_t w_bstep,
+                                        const void *a);
 void ds2_avx2_q8_0_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_q8_k_from_float(const float *x, void *y, int64_t n);
 void ds2_avx2_f16_from_float(const float *x, void *y, int64_t n);
