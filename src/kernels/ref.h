@@ -63,8 +63,8 @@ double ds2_ref_dot_f32_acc(int64_t n, const float *a, const float *b, double acc
 double ds2_ref_dot_f16_f32_acc(int64_t n, const uint16_t *a, const float *b, double acc);
 double ds2_ref_dot_f16_f16_acc(int64_t n, const uint16_t *a, const uint16_t *b, double acc);
 int64_t ds2_ref_argmax_f32(const float *x, int64_t n); /* kernels.h ds2_argmax_f32 */
-/* kernels.h ds2_softmax_row / ds2_swiglu: ggml's SSE2 arithmetic lane by lane, which the SIMD sets repeat 4 lanes
- * at a time (same float operations, so the same bits) */
+/* kernels.h ds2_softmax_row / ds2_swiglu: ggml's SSE2 arithmetic lane by lane, which the SIMD sets repeat 4
+ * (SIMD128) or 8 (AVX2) lanes at a time (same float operations, so the same bits) */
 void ds2_ref_softmax_row(float *x, int64_t n, int64_t n_row);
 /* the reference's exponentials from x[i] on (i a multiple of 4: groups of 4, the masked last one, the libm tail),
  * each x[k] − max replaced by its exp; returns sum plus their double sum in the reference's order. The SIMD forms
