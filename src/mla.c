@@ -185,14 +185,17 @@ static void head_mm_task(void *vctx, int32_t ith, int32_t nth) {
         ds2_quantize_act(m->W->type, m->src + ((size_t)t * m->H + h) * m->src_stride, m->cols, 1, m->qx + (size_t)i * m->arb);
     }
     if (nth > 1) ds2_pool_barrier(m->pool);
-    ds2_pool_split(m->H * m->rows_h, ith, nth, &i0, &i1);
+    /* (head, 4-row group) pairs: an interleaved W (kernels.h DS2_TYPE_X4, one layout per head's matrix) can only
+     * be split between groups */
+    const int64_t gph = (m->rows_h + 3) / 4;
+    ds2_pool_split(m->H * gph, ith, nth, &i0, &i1);
     const size_t wrb = ds2_row_bytes(m->W->type, m->cols);
     for (int64_t i = i0; i < i1;) {
-        const int64_t h = i / m->rows_h, r0 = i % m->rows_h;
-        const int64_t r1 = i1 - h * m->rows_h < m->rows_h ? i1 - h * m->rows_h : m->rows_h;
+        const int64_t h = i / gph, g0 = i % gph, g1 = i1 - h * gph < gph ? i1 - h * gph : gph;
         ds2_matmul_q_rows(m->y + h * m->rows_h, m->ldy, (const char *)m->W->data + (size_t)(h * m->h_stride) * wrb,
-                          m->W->type, m->qx + (size_t)h * m->T * m->arb, m->cols, r0, r1, m->T);
-        i += r1 - r0;
+                          m->W->mtype, m->qx + (size_t)h * m->T * m->arb, m->cols, 4 * g0,
+                          4 * g1 < m->rows_h ? 4 * g1 : m->rows_h, m->T);
+        i += g1 - g0;
     }
 }
 /* x_h row of token t: src + (t·H + h)·src_stride (cols floats), rounded into s->qhead, then the products. */
@@ -227,11 +230,11 @@ static void decompress_all(mla_ctx *c) {
     for (int64_t h = 0; h < H; h++) {
         /* V: rows of v_b for head h are W_UV_h (dv rows of dc) */
         ds2_matmul(s->pool, s->kv_naive + h * (dn + dv) + dn, H * (dn + dv),
-                   (const char *)L->v_b.data + (size_t)h * dv * L->v_b.row_bytes, L->v_b.type, lat, dc, dv, n_kv,
+                   (const char *)L->v_b.data + (size_t)h * dv * L->v_b.row_bytes, L->v_b.mtype, lat, dc, dv, n_kv,
                    s->qbuf);
         /* K-nope: k_b holds W_UK_h transposed (dc rows of dn): k[d] = Σ_c c'[c]·row_c[d] */
         float *wt = s->w_uk; /* [dc][dn] */
-        for (int64_t cc = 0; cc < dc; cc++) ds2_get_row(L->k_b.data, L->k_b.type, dn, h * dc + cc, wt + cc * dn);
+        for (int64_t cc = 0; cc < dc; cc++) ds2_get_row_of(L->k_b.data, L->k_b.mtype, dn, dc, h * dc + cc, wt + cc * dn);
         for (int32_t j = 0; j < n_kv; j++) {
             float *k = s->kv_naive + ((size_t)j * H + h) * (dn + dv);
             memset(k, 0, (size_t)dn * sizeof(float));

@@ -161,8 +161,9 @@ void ds2_weights_repack(ds2_weights *w, const ds2_hparams *hp) {
     for (int l = 0; l < hp->n_layer; l++) {
         ds2_layer *L = &w->layers[l];
         ds2_tensor *ts[] = {&L->q,         &L->q_a,      &L->q_b,       &L->kv_a_mqa,  &L->attn_out,
-                            &L->ffn_gate,  &L->ffn_up,   &L->ffn_down,  &L->gate_exps, &L->up_exps,
-                            &L->down_exps, &L->gate_shexp, &L->up_shexp, &L->down_shexp};
+                            &L->k_b,       &L->v_b,      &L->ffn_gate,  &L->ffn_up,    &L->ffn_down,
+                            &L->gate_exps, &L->up_exps,  &L->down_exps, &L->gate_shexp, &L->up_shexp,
+                            &L->down_shexp};
         for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) repack(ts[i]);
     }
     if (w->output.data != w->token_embd.data) repack(&w->output); /* the embedding is read by rows */

@@ -90,6 +90,9 @@ void ds2_dot_rows(void (*vec_dot)(int64_t, float *, const void *, const void *),
 
 /* Dequantize row r of a row-major W (cols elements) into y (not for the interleaved layout). */
 void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y);
+/* the same for row r of a stack of matrices of `rows` rows each whose layout mtype may be interleaved
+ * (DS2_TYPE_X4: each matrix's groups of 4 rows block by block, its last rows % 4 rows row-major; repack.c) */
+void ds2_get_row_of(const void *W, int32_t mtype, int64_t cols, int64_t rows, int64_t r, float *y);
 
 /* ---- vector ops (f32) --------------------------------------------------------------------------------- */
 /* y = w ⊙ x / sqrt(mean(x²) + eps)   (x, y may alias) */

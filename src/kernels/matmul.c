@@ -155,3 +155,19 @@ void ds2_get_row(const void *W, int32_t wtype, int64_t cols, int64_t r, float *y
     if (!tr) return;
     tr->to_float((const char *)W + (size_t)r * ds2_row_bytes(wtype, cols), y, cols);
 }
+
+void ds2_get_row_of(const void *W, int32_t mtype, int64_t cols, int64_t rows, int64_t r, float *y) {
+    const int32_t wtype = mtype & ~DS2_TYPE_X4;
+    const int64_t i = rows > 0 ? r % rows : 0; /* row i of its matrix */
+    if (!(mtype & DS2_TYPE_X4) || i >= rows / 4 * 4) {
+        ds2_get_row(W, wtype, cols, r, y);
+        return;
+    }
+    const ds2_type_traits *tr = ds2_type_traits_get(wtype);
+    const ds2_dtype_info *di = ds2_dtype_info_get(wtype);
+    if (!tr || !di) return;
+    const size_t wrb = ds2_row_bytes(wtype, cols), bb = (size_t)di->block_bytes;
+    const char *g = (const char *)W + (size_t)(r - i % 4) * wrb; /* the group's first row */
+    for (size_t ib = 0; ib < wrb / bb; ib++)
+        tr->to_float(g + (4 * ib + (size_t)(i % 4)) * bb, y + (int64_t)ib * di->block_elems, di->block_elems);
+}
