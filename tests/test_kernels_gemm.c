@@ -295,7 +295,8 @@ TEST(matmul_many_tokens_vs_reference) {
 /* The interleaved layout (kernels.h DS2_TYPE_X4) through ds2_matmul: the row-major bits for every type with a
  * four-row form, 1..4 threads, one token (the four-row kernels) and many (GEMM or row blocks), row counts with
  * and without a row-major tail, a stack of matrices repacked at once; and under the reference set (no four-row
- * forms: each group is read back row by row), as after switching kernel sets with a model loaded. */
+ * forms: each group is read back row by row), as after switching kernel sets with a model loaded. Every row read
+ * back by ds2_get_row_of equals the row-major one. */
 TEST(matmul_interleaved_vs_row_major) {
     ds2_pool *pools[5] = {NULL};
     for (int t = 2; t <= 4; t++) ASSERT_TRUE(ds2_pool_create(t, &pools[t], NULL) == DS2_OK);
@@ -319,6 +320,14 @@ TEST(matmul_interleaved_vs_row_major) {
             ASSERT_TRUE(ds2_repack_x4(Wi, wt, cols, rows, n_mat) == 1);
             if (rows >= 4 && !memcmp(W, Wi, wrb * 4))
                 FAIL_("%s: repacking left the first group as it was", ds2_dtype_name(wt));
+            for (int64_t r = 0; r < rows * n_mat; r++) { /* every row read back from the stack, both layouts */
+                float gr[7 * 256], gi[7 * 256];
+                ds2_get_row(W, wt, cols, r, gr);
+                ds2_get_row_of(Wi, wt | DS2_TYPE_X4, cols, rows, r, gi);
+                if (memcmp(gr, gi, sizeof(float) * (size_t)cols) != 0)
+                    FAIL_("%s row %lld of %lld x %lld: ds2_get_row_of differs", ds2_dtype_name(wt), (long long)r,
+                          (long long)n_mat, (long long)rows);
+            }
             for (int64_t k = 0; k < cols * n_tok; k++) x[k] = rng_normalish();
             for (int set = 0; set < 2; set++) {
                 ASSERT_TRUE(ds2_set_kernels(set ? "ref" : "auto", NULL) == DS2_OK);
