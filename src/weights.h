@@ -46,9 +46,10 @@ typedef struct ds2_weights {
 
 /* Binds every tensor; fills hp->n_vocab / q_lora_rank from shapes where the metadata is silent. */
 ds2_status ds2_weights_bind(const ds2_gguf *g, ds2_hparams *hp, ds2_weights *w, ds2_error *err);
-/* Rewrites the matrices that only the matrix products read (projections, experts, the output head unless it is
- * the embedding) into the interleaved layout where the active kernel set wants it (kernels.h DS2_TYPE_X4),
- * setting their mtype. Needs the tensor data writable (the model's own copy). */
+/* Rewrites the matrices that the matrix products read (projections, the per-head W_UK / W_UV — whose rows the
+ * naive attention reads through ds2_get_row_of —, experts, the output head unless it is the embedding) into the
+ * interleaved layout where the active kernel set wants it (kernels.h DS2_TYPE_X4), setting their mtype. Needs
+ * the tensor data writable (the model's own copy). */
 void ds2_weights_repack(ds2_weights *w, const ds2_hparams *hp);
 void ds2_weights_free(ds2_weights *w);
 
